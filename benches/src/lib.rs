@@ -1,0 +1,1 @@
+//! Criterion benchmarks and speed harnesses of the project.

@@ -1,0 +1,2 @@
+//! The `chain` binary: argument parsing and printing over the library crates.
+fn main() {}
