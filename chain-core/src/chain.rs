@@ -1,0 +1,538 @@
+//! The chain state machine: accepts blocks in any order, keeps the best valid chain connected,
+//! and says what changed.
+//!
+//! - A block is first checked on its own ([`crate::validate::check_block`]), then against its
+//!   ancestors (bits, time, coinbase height), then stored with its cumulative work.
+//! - A block whose parent is unknown waits in a bounded orphan pool until the parent arrives.
+//! - Fork choice: the chain with the most cumulative work wins; on a tie the first seen stays.
+//!   Switching chains disconnects blocks down to the fork point with their undo records, then
+//!   connects the other branch, each block in its own atomic store write.
+//! - If a block of the new branch breaks a state rule, it and its descendants are marked invalid
+//!   and the node goes back to the best chain that is still valid.
+//!
+//! Every change of the tip is reported as a [`TipChange`] listing the blocks disconnected and
+//! connected, which the mempool uses to put transfers back and take mined ones out.
+
+use crate::block::{Block, Header};
+use crate::difficulty::ancestors_needed;
+use crate::error::{BlockError, Error, StoreError};
+use crate::hash::BlockHash;
+use crate::params::ChainParams;
+use crate::pow::Work;
+use crate::state::{Account, apply_block};
+use crate::store::{BlockMeta, BlockStatus, ConnectBlock, DisconnectBlock, Store};
+use crate::units::Height;
+use crate::validate::{check_block, check_coinbase_height, check_header_in_context};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+/// Orphan blocks kept at most, by default.
+pub const DEFAULT_MAX_ORPHANS: usize = 256;
+
+/// A block together with where it sits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainBlock {
+    /// Its hash.
+    pub hash: BlockHash,
+    /// Its height.
+    pub height: Height,
+    /// The block.
+    pub block: Arc<Block>,
+}
+
+/// A change of the best chain's tip.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TipChange {
+    /// Blocks taken off the chain, the old tip first.
+    pub disconnected: Vec<ChainBlock>,
+    /// Blocks put on the chain, lowest first.
+    pub connected: Vec<ChainBlock>,
+}
+
+impl TipChange {
+    /// Whether anything was disconnected (a reorganisation, not just an extension).
+    pub fn is_reorg(&self) -> bool {
+        !self.disconnected.is_empty()
+    }
+}
+
+/// Something subscribers want to know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainEvent {
+    /// The best chain changed.
+    TipChanged(TipChange),
+    /// A stored block broke a state rule when connected; it and its descendants are invalid.
+    BlockInvalid {
+        /// The block.
+        hash: BlockHash,
+        /// The rule it broke.
+        error: BlockError,
+    },
+}
+
+/// What became of a block handed to [`Chain::accept_block`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcceptStatus {
+    /// Already stored.
+    Duplicate,
+    /// Its parent is unknown; it waits in the orphan pool.
+    Orphan {
+        /// The parent to ask peers for.
+        missing: BlockHash,
+    },
+    /// Checked and stored (whether or not it became part of the best chain).
+    Stored {
+        /// Its height.
+        height: Height,
+    },
+}
+
+/// The result of accepting a block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptOutcome {
+    /// What became of the block itself.
+    pub status: AcceptStatus,
+    /// What changed as a result, including through orphans it let in.
+    pub events: Vec<ChainEvent>,
+}
+
+/// Blocks whose parent is not known yet, bounded in count, oldest evicted first.
+#[derive(Debug, Default)]
+struct OrphanPool {
+    blocks: HashMap<BlockHash, Block>,
+    by_parent: HashMap<BlockHash, Vec<BlockHash>>,
+    arrival: VecDeque<BlockHash>,
+    max: usize,
+}
+
+impl OrphanPool {
+    fn new(max: usize) -> Self {
+        Self {
+            max,
+            ..Self::default()
+        }
+    }
+
+    fn insert(&mut self, hash: BlockHash, block: Block) {
+        if self.blocks.contains_key(&hash) || self.max == 0 {
+            return;
+        }
+        while self.blocks.len() >= self.max {
+            let Some(oldest) = self.arrival.pop_front() else {
+                break;
+            };
+            self.remove(&oldest);
+        }
+        self.by_parent
+            .entry(block.header.prev_hash)
+            .or_default()
+            .push(hash);
+        self.blocks.insert(hash, block);
+        self.arrival.push_back(hash);
+    }
+
+    fn remove(&mut self, hash: &BlockHash) -> Option<Block> {
+        let block = self.blocks.remove(hash)?;
+        if let Some(siblings) = self.by_parent.get_mut(&block.header.prev_hash) {
+            siblings.retain(|h| h != hash);
+            if siblings.is_empty() {
+                self.by_parent.remove(&block.header.prev_hash);
+            }
+        }
+        Some(block)
+    }
+
+    fn take_children(&mut self, parent: &BlockHash) -> Vec<(BlockHash, Block)> {
+        let hashes = self.by_parent.remove(parent).unwrap_or_default();
+        self.arrival.retain(|h| !hashes.contains(h));
+        hashes
+            .into_iter()
+            .filter_map(|h| self.blocks.remove(&h).map(|b| (h, b)))
+            .collect()
+    }
+}
+
+/// The best-chain state machine over a [`Store`].
+#[derive(Debug)]
+pub struct Chain<S: Store> {
+    params: ChainParams,
+    store: S,
+    tip: BlockMeta,
+    orphans: OrphanPool,
+    /// Stored blocks with more work than the tip, best last: `(work, first seen first)`.
+    candidates: BTreeMap<(Work, Reverse<u64>), BlockHash>,
+    next_seq: u64,
+    verify_threads: usize,
+}
+
+fn corrupt(what: impl std::fmt::Display) -> Error {
+    Error::Store(StoreError::Corrupt(what.to_string()))
+}
+
+impl<S: Store> Chain<S> {
+    /// Opens the chain in `store`, writing the genesis block into an empty store.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Corrupt`] when the store holds another network's chain, or a store failure.
+    pub fn open(params: ChainParams, mut store: S) -> Result<Self, Error> {
+        let genesis = params.genesis_block();
+        let genesis_hash = genesis.hash();
+        let tip = match store.tip()? {
+            Some(tip) => {
+                if store.hash_at(Height::GENESIS)? != Some(genesis_hash) {
+                    return Err(corrupt(format!(
+                        "the store holds another network's chain (expected {} genesis {genesis_hash})",
+                        params.name
+                    )));
+                }
+                store
+                    .meta(&tip)?
+                    .ok_or_else(|| corrupt("the tip has no block entry"))?
+            }
+            None => {
+                let meta = BlockMeta {
+                    hash: genesis_hash,
+                    header: genesis.header,
+                    height: Height::GENESIS,
+                    chain_work: params.pow_limit_target().work(),
+                    status: BlockStatus::Stored,
+                    seq: 0,
+                };
+                let effects = apply_block(&params, Height::GENESIS, &genesis, &store)?;
+                store.put_block(&meta, &genesis)?;
+                store.connect(ConnectBlock {
+                    meta: &meta,
+                    block: &genesis,
+                    accounts: &effects.accounts,
+                    undo: &effects.undo,
+                })?;
+                BlockMeta {
+                    status: BlockStatus::Valid,
+                    ..meta
+                }
+            }
+        };
+        let next_seq = store.max_seq()? + 1;
+        let mut chain = Self {
+            params,
+            store,
+            tip,
+            orphans: OrphanPool::new(DEFAULT_MAX_ORPHANS),
+            candidates: BTreeMap::new(),
+            next_seq,
+            verify_threads: 1,
+        };
+        // Blocks with more work than the tip exist only if the node stopped in the middle of a
+        // reorganisation: pick it up again on the next activation.
+        for meta in chain.store.heavier_than(chain.tip.chain_work)? {
+            chain
+                .candidates
+                .insert((meta.chain_work, Reverse(meta.seq)), meta.hash);
+        }
+        Ok(chain)
+    }
+
+    /// Sets how many threads verify a block's signatures (default 1).
+    pub fn set_verify_threads(&mut self, threads: usize) {
+        self.verify_threads = threads.max(1);
+    }
+
+    /// Sets how many orphan blocks are kept at most.
+    pub fn set_max_orphans(&mut self, max: usize) {
+        self.orphans.max = max;
+    }
+
+    /// The network's parameters.
+    pub fn params(&self) -> &ChainParams {
+        &self.params
+    }
+
+    /// The store (for queries).
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The store, for writes that are not the chain's own (pending transfers).
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
+    /// The tip of the best chain.
+    pub fn tip(&self) -> &BlockMeta {
+        &self.tip
+    }
+
+    /// The state of an address at the tip.
+    ///
+    /// # Errors
+    ///
+    /// A store failure.
+    pub fn account(&self, address: &crate::address::Address) -> Result<Account, Error> {
+        Ok(self.store.account(address)?)
+    }
+
+    /// Whether the pool of orphans holds `hash`.
+    pub fn is_orphan(&self, hash: &BlockHash) -> bool {
+        self.orphans.blocks.contains_key(hash)
+    }
+
+    /// How many orphans wait for their parents.
+    pub fn orphan_count(&self) -> usize {
+        self.orphans.blocks.len()
+    }
+
+    /// The headers before a block whose parent is `parent`, oldest first, ending at the parent:
+    /// as many as the retarget and the median time need.
+    ///
+    /// # Errors
+    ///
+    /// A store failure, or a missing ancestor (a damaged store).
+    pub fn ancestor_headers(&self, parent: &BlockMeta) -> Result<Vec<Header>, Error> {
+        let height = parent
+            .height
+            .next()
+            .ok_or_else(|| corrupt("height overflow"))?;
+        let count = ancestors_needed(&self.params, height).max(self.params.median_time_span);
+        let mut headers = Vec::with_capacity(count);
+        let mut cursor = *parent;
+        loop {
+            headers.push(cursor.header);
+            if headers.len() == count || cursor.height == Height::GENESIS {
+                break;
+            }
+            cursor = self
+                .store
+                .meta(&cursor.header.prev_hash)?
+                .ok_or_else(|| corrupt(format!("missing ancestor {}", cursor.header.prev_hash)))?;
+        }
+        headers.reverse();
+        Ok(headers)
+    }
+
+    /// Accepts a block from anywhere (a peer, the local miner), at local time `now` (unix
+    /// seconds), and moves the tip to the best valid chain.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Block`] when the block breaks a rule (it is not stored; a state rule found while
+    /// connecting is reported as a [`ChainEvent::BlockInvalid`] instead, since the block was
+    /// stored by then), or a store failure.
+    pub fn accept_block(&mut self, block: Block, now: u64) -> Result<AcceptOutcome, Error> {
+        let hash = block.hash();
+        let status = self.store_block(hash, block, now)?;
+        if let AcceptStatus::Stored { .. } = status {
+            // Orphans that were waiting for this block, and for those, recursively.
+            let mut parents = vec![hash];
+            while let Some(parent) = parents.pop() {
+                for (child_hash, child) in self.orphans.take_children(&parent) {
+                    if let Ok(AcceptStatus::Stored { .. }) =
+                        self.store_block(child_hash, child, now)
+                    {
+                        parents.push(child_hash);
+                    }
+                }
+            }
+        }
+        let events = self.activate_best_chain()?;
+        Ok(AcceptOutcome { status, events })
+    }
+
+    fn store_block(
+        &mut self,
+        hash: BlockHash,
+        block: Block,
+        now: u64,
+    ) -> Result<AcceptStatus, Error> {
+        if let Some(meta) = self.store.meta(&hash)? {
+            return match meta.status {
+                BlockStatus::Invalid => Err(BlockError::KnownInvalid { hash }.into()),
+                _ => Ok(AcceptStatus::Duplicate),
+            };
+        }
+        let missing = block.header.prev_hash;
+        if self.orphans.blocks.contains_key(&hash) {
+            return Ok(AcceptStatus::Orphan { missing });
+        }
+        check_block(&self.params, &block, self.verify_threads)?;
+        let Some(parent) = self.store.meta(&missing)? else {
+            self.orphans.insert(hash, block);
+            return Ok(AcceptStatus::Orphan { missing });
+        };
+        if parent.status == BlockStatus::Invalid {
+            return Err(BlockError::InvalidParent {
+                parent: parent.hash,
+            }
+            .into());
+        }
+        let height = parent
+            .height
+            .next()
+            .ok_or_else(|| corrupt("height overflow"))?;
+        check_coinbase_height(&block, height)?;
+        let ancestors = self.ancestor_headers(&parent)?;
+        check_header_in_context(&self.params, &block.header, height, &ancestors, now)?;
+        let work = block
+            .header
+            .bits
+            .to_target()
+            .ok_or(BlockError::InvalidBits {
+                bits: block.header.bits,
+            })?
+            .work();
+        let meta = BlockMeta {
+            hash,
+            header: block.header,
+            height,
+            chain_work: parent.chain_work.saturating_add(work),
+            status: BlockStatus::Stored,
+            seq: self.next_seq,
+        };
+        self.next_seq += 1;
+        self.store.put_block(&meta, &block)?;
+        if meta.chain_work > self.tip.chain_work {
+            self.candidates
+                .insert((meta.chain_work, Reverse(meta.seq)), hash);
+        }
+        Ok(AcceptStatus::Stored { height })
+    }
+
+    /// Moves the tip to the stored chain with the most work that is valid.
+    fn activate_best_chain(&mut self) -> Result<Vec<ChainEvent>, Error> {
+        let mut events = Vec::new();
+        while let Some((&(work, seq), &hash)) = self.candidates.last_key_value() {
+            if work <= self.tip.chain_work {
+                self.candidates.clear();
+                break;
+            }
+            self.candidates.remove(&(work, seq));
+            let (change, failure) = self.reorganize_to(hash)?;
+            if !change.connected.is_empty() || !change.disconnected.is_empty() {
+                events.push(ChainEvent::TipChanged(change));
+            }
+            if let Some((bad, error)) = failure {
+                self.invalidate(bad)?;
+                events.push(ChainEvent::BlockInvalid { hash: bad, error });
+            }
+        }
+        Ok(events)
+    }
+
+    /// Switches the best chain to end at `target`: disconnects to the fork point, then connects
+    /// `target`'s branch, stopping at the first block that breaks a rule.
+    fn reorganize_to(
+        &mut self,
+        target: BlockHash,
+    ) -> Result<(TipChange, Option<(BlockHash, BlockError)>), Error> {
+        let mut change = TipChange::default();
+        let mut branch = Vec::new();
+        let mut cursor = self
+            .store
+            .meta(&target)?
+            .ok_or_else(|| corrupt(format!("missing block {target}")))?;
+        while self.store.hash_at(cursor.height)? != Some(cursor.hash) {
+            if cursor.status == BlockStatus::Invalid {
+                return Ok((
+                    change,
+                    Some((cursor.hash, BlockError::KnownInvalid { hash: cursor.hash })),
+                ));
+            }
+            branch.push(cursor);
+            cursor = self
+                .store
+                .meta(&cursor.header.prev_hash)?
+                .ok_or_else(|| corrupt(format!("missing ancestor {}", cursor.header.prev_hash)))?;
+        }
+        let fork = cursor.hash;
+        let old_tip = self.tip;
+        while self.tip.hash != fork {
+            change.disconnected.push(self.disconnect_tip()?);
+        }
+        if old_tip.hash != fork {
+            // The old tip stays a candidate in case the new branch turns out invalid.
+            self.candidates
+                .insert((old_tip.chain_work, Reverse(old_tip.seq)), old_tip.hash);
+        }
+        for meta in branch.into_iter().rev() {
+            match self.connect_block(meta)? {
+                Ok(connected) => change.connected.push(connected),
+                Err(error) => return Ok((change, Some((meta.hash, error)))),
+            }
+        }
+        Ok((change, None))
+    }
+
+    /// Connects a stored block on top of the tip, or says which state rule it breaks.
+    fn connect_block(&mut self, meta: BlockMeta) -> Result<Result<ChainBlock, BlockError>, Error> {
+        let block = self
+            .store
+            .block(&meta.hash)?
+            .ok_or_else(|| corrupt(format!("missing block data {}", meta.hash)))?;
+        let effects = match apply_block(&self.params, meta.height, &block, &self.store) {
+            Ok(effects) => effects,
+            Err(Error::Block(error)) => return Ok(Err(error)),
+            Err(other) => return Err(other),
+        };
+        self.store.connect(ConnectBlock {
+            meta: &meta,
+            block: &block,
+            accounts: &effects.accounts,
+            undo: &effects.undo,
+        })?;
+        self.tip = BlockMeta {
+            status: BlockStatus::Valid,
+            ..meta
+        };
+        Ok(Ok(ChainBlock {
+            hash: meta.hash,
+            height: meta.height,
+            block: Arc::new(block),
+        }))
+    }
+
+    fn disconnect_tip(&mut self) -> Result<ChainBlock, Error> {
+        let meta = self.tip;
+        if meta.height == Height::GENESIS {
+            return Err(corrupt("asked to disconnect the genesis block"));
+        }
+        let block = self
+            .store
+            .block(&meta.hash)?
+            .ok_or_else(|| corrupt(format!("missing block {}", meta.hash)))?;
+        let undo = self
+            .store
+            .undo(&meta.hash)?
+            .ok_or_else(|| corrupt(format!("missing undo {}", meta.hash)))?;
+        self.store.disconnect(DisconnectBlock {
+            meta: &meta,
+            block: &block,
+            undo: &undo,
+        })?;
+        self.tip = self
+            .store
+            .meta(&meta.header.prev_hash)?
+            .ok_or_else(|| corrupt(format!("missing parent of {}", meta.hash)))?;
+        Ok(ChainBlock {
+            hash: meta.hash,
+            height: meta.height,
+            block: Arc::new(block),
+        })
+    }
+
+    /// Marks `hash` and every stored descendant invalid.
+    fn invalidate(&mut self, hash: BlockHash) -> Result<(), Error> {
+        let mut invalid = vec![hash];
+        let mut queue = vec![hash];
+        while let Some(parent) = queue.pop() {
+            for child in self.store.children(&parent)? {
+                invalid.push(child);
+                queue.push(child);
+            }
+        }
+        self.store.mark_invalid(&invalid)?;
+        let invalid: HashSet<BlockHash> = invalid.into_iter().collect();
+        self.candidates.retain(|_, h| !invalid.contains(h));
+        Ok(())
+    }
+}

@@ -1,0 +1,221 @@
+//! Validation that needs no account state: a block on its own ([`check_block`]), a header
+//! against its ancestors ([`check_header_in_context`]), and a transfer on its own
+//! ([`check_transfer`]). The rules that need state (nonces, balances, the coinbase bound) live in
+//! [`crate::state::apply_block`]. Together they are the block validity rules of
+//! `docs/PROTOCOL.md`, each reported by its own [`BlockError`] variant.
+
+use crate::block::{Block, HEADER_VERSION, Header};
+use crate::error::{BlockError, TxError};
+use crate::params::{ChainParams, NetworkId};
+use crate::tx::{MAX_MEMO_BYTES, Transaction, Transfer};
+use crate::units::Height;
+use std::collections::HashSet;
+
+/// Blocks with at least this many transfers verify signatures on several threads.
+const PARALLEL_VERIFY_THRESHOLD: usize = 64;
+
+/// Checks a transfer on its own: amount, memo, overflow, and signature.
+///
+/// # Errors
+///
+/// Returns the first rule the transfer breaks.
+pub fn check_transfer(transfer: &Transfer, network: NetworkId) -> Result<(), TxError> {
+    check_transfer_form(transfer)?;
+    transfer
+        .from
+        .verify(&transfer.signing_hash(network), &transfer.signature)
+        .map_err(TxError::Signature)
+}
+
+fn check_transfer_form(transfer: &Transfer) -> Result<(), TxError> {
+    if transfer.amount.0 == 0 {
+        return Err(TxError::ZeroAmount);
+    }
+    if transfer.memo.len() > MAX_MEMO_BYTES {
+        return Err(TxError::MemoTooLong {
+            len: transfer.memo.len(),
+            max: MAX_MEMO_BYTES,
+        });
+    }
+    transfer.total_cost().ok_or(TxError::AmountOverflow)?;
+    Ok(())
+}
+
+/// Checks the proof of work of a header: `bits` is a valid target no easier than the network's
+/// limit, and the hash meets it.
+///
+/// # Errors
+///
+/// [`BlockError::UnsupportedVersion`], [`BlockError::InvalidBits`] or [`BlockError::HighHash`].
+pub fn check_header_pow(params: &ChainParams, header: &Header) -> Result<(), BlockError> {
+    if header.version != HEADER_VERSION {
+        return Err(BlockError::UnsupportedVersion {
+            version: header.version,
+        });
+    }
+    let target = header
+        .bits
+        .to_target()
+        .filter(|t| *t <= params.pow_limit_target())
+        .ok_or(BlockError::InvalidBits { bits: header.bits })?;
+    let hash = header.hash();
+    if !target.is_met_by(&hash.0) {
+        return Err(BlockError::HighHash { hash });
+    }
+    Ok(())
+}
+
+/// Checks everything about a block that needs neither its ancestors nor account state: size,
+/// proof of work, merkle root, the coinbase's place, duplicates, and every transfer's form and
+/// signature (on up to `threads` threads).
+///
+/// # Errors
+///
+/// Returns the first rule the block breaks, in the order of `docs/PROTOCOL.md`.
+pub fn check_block(params: &ChainParams, block: &Block, threads: usize) -> Result<(), BlockError> {
+    let size = block.encoded_len();
+    if size > params.max_block_bytes {
+        return Err(BlockError::TooLarge {
+            size,
+            max: params.max_block_bytes,
+        });
+    }
+    check_header_pow(params, &block.header)?;
+    let txids = block.txids();
+    if crate::merkle::merkle_root(&txids) != block.header.merkle_root {
+        return Err(BlockError::BadMerkleRoot);
+    }
+    if !matches!(block.txs.first(), Some(Transaction::Coinbase(_))) {
+        return Err(BlockError::FirstNotCoinbase);
+    }
+    if let Some(index) = block
+        .txs
+        .iter()
+        .skip(1)
+        .position(|tx| matches!(tx, Transaction::Coinbase(_)))
+    {
+        return Err(BlockError::ExtraCoinbase { index: index + 1 });
+    }
+    let mut seen = HashSet::with_capacity(txids.len());
+    if let Some(txid) = txids.iter().find(|txid| !seen.insert(**txid)) {
+        return Err(BlockError::DuplicateTx { txid: *txid });
+    }
+    for (index, tx) in block.txs.iter().enumerate() {
+        if let Transaction::Transfer(transfer) = tx {
+            check_transfer_form(transfer)
+                .map_err(|source| BlockError::InvalidTransfer { index, source })?;
+        }
+    }
+    verify_signatures(params.network_id, &block.txs, threads)
+}
+
+/// Verifies the signatures of every transfer in `txs`, on up to `threads` threads when there are
+/// enough of them, reporting the failure with the lowest index.
+fn verify_signatures(
+    network: NetworkId,
+    txs: &[Transaction],
+    threads: usize,
+) -> Result<(), BlockError> {
+    let verify_range = |offset: usize, chunk: &[Transaction]| -> Result<(), BlockError> {
+        for (i, tx) in chunk.iter().enumerate() {
+            if let Transaction::Transfer(t) = tx {
+                t.from
+                    .verify(&t.signing_hash(network), &t.signature)
+                    .map_err(|e| BlockError::InvalidTransfer {
+                        index: offset + i,
+                        source: TxError::Signature(e),
+                    })?;
+            }
+        }
+        Ok(())
+    };
+    let threads = threads.max(1);
+    if threads == 1 || txs.len() < PARALLEL_VERIFY_THRESHOLD {
+        return verify_range(0, txs);
+    }
+    let chunk_len = txs.len().div_ceil(threads);
+    let results: Vec<Result<(), BlockError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = txs
+            .chunks(chunk_len)
+            .enumerate()
+            .map(|(n, chunk)| scope.spawn(move || verify_range(n * chunk_len, chunk)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| match handle.join() {
+                Ok(result) => result,
+                // Verification does not panic on any input (k256 returns errors); if a thread
+                // died anyway, carry its panic to the caller rather than accept the block.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    results.into_iter().collect()
+}
+
+/// The median of the times of up to `params.median_time_span` headers ending at the parent
+/// (`ancestors` oldest first).
+pub fn median_time_past(params: &ChainParams, ancestors: &[Header]) -> u64 {
+    let span = params.median_time_span.min(ancestors.len());
+    let mut times: Vec<u64> = ancestors[ancestors.len() - span..]
+        .iter()
+        .map(|h| h.time)
+        .collect();
+    times.sort_unstable();
+    times.get(times.len() / 2).copied().unwrap_or(0)
+}
+
+/// Checks a header against its chain: `bits` is what the retarget rule gives, the time is after
+/// the median time past and not too far past the local clock `now`, and the coinbase names the
+/// right height. `ancestors` are the headers before it, oldest first, ending at the parent, at
+/// least as many as [`crate::difficulty::ancestors_needed`] and the median span need.
+///
+/// # Errors
+///
+/// [`BlockError::BadBits`], [`BlockError::TimeTooOld`], [`BlockError::TimeTooNew`].
+pub fn check_header_in_context(
+    params: &ChainParams,
+    header: &Header,
+    height: Height,
+    ancestors: &[Header],
+    now: u64,
+) -> Result<(), BlockError> {
+    let expected = crate::difficulty::next_bits(params, height, ancestors);
+    if header.bits != expected {
+        return Err(BlockError::BadBits {
+            expected,
+            got: header.bits,
+        });
+    }
+    let median = median_time_past(params, ancestors);
+    if header.time <= median {
+        return Err(BlockError::TimeTooOld {
+            time: header.time,
+            median,
+        });
+    }
+    let max = now.saturating_add(params.max_future_block_time);
+    if header.time > max {
+        return Err(BlockError::TimeTooNew {
+            time: header.time,
+            max,
+        });
+    }
+    Ok(())
+}
+
+/// Checks that the coinbase names the block's height.
+///
+/// # Errors
+///
+/// [`BlockError::BadCoinbaseHeight`], or [`BlockError::FirstNotCoinbase`].
+pub fn check_coinbase_height(block: &Block, height: Height) -> Result<(), BlockError> {
+    match block.txs.first() {
+        Some(Transaction::Coinbase(c)) if c.height == height => Ok(()),
+        Some(Transaction::Coinbase(c)) => Err(BlockError::BadCoinbaseHeight {
+            expected: height,
+            got: c.height,
+        }),
+        _ => Err(BlockError::FirstNotCoinbase),
+    }
+}
