@@ -520,6 +520,20 @@ impl<S: Store> Chain<S> {
         })
     }
 
+    /// Disconnects blocks until the tip is at `height` (for tools and tests). The blocks stay
+    /// stored; the chain returns to the most-work chain the next time it is opened.
+    ///
+    /// # Errors
+    ///
+    /// A store failure.
+    pub fn rewind_to(&mut self, height: Height) -> Result<TipChange, Error> {
+        let mut change = TipChange::default();
+        while self.tip.height > height {
+            change.disconnected.push(self.disconnect_tip()?);
+        }
+        Ok(change)
+    }
+
     /// Marks `hash` and every stored descendant invalid.
     fn invalidate(&mut self, hash: BlockHash) -> Result<(), Error> {
         let mut invalid = vec![hash];

@@ -49,6 +49,9 @@ pub mod tx;
 pub mod units;
 pub mod validate;
 
+#[cfg(feature = "test-utils")]
+pub mod testkit;
+
 pub use error::Error;
 
 /// The names most programs need.

@@ -1,0 +1,3 @@
+//! Integration tests of the consensus core: one binary (fewer link steps on a small machine).
+
+mod memory_store;
