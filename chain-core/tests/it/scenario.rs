@@ -11,7 +11,7 @@ fn ledger() -> Ledger<MemoryStore> {
         MempoolPolicy::default(),
         TIME,
     )
-    .unwrap()
+    .expect("a fresh ledger opens")
 }
 
 /// Two branches from a common block: the lighter one arrives first and carries two transfers;
