@@ -43,6 +43,7 @@ pub mod merkle;
 pub mod miner;
 pub mod params;
 pub mod pow;
+pub mod protocol;
 pub mod state;
 pub mod store;
 pub mod tx;

@@ -2,4 +2,5 @@
 
 mod memory_store;
 mod scenario;
+mod simulation;
 mod vectors;

@@ -1,0 +1,1271 @@
+//! The peer protocol as a sans-IO state machine: messages, connections and ticks go in; messages
+//! to send, connections to open or close, and events come out. It owns the [`Ledger`] and does
+//! no I/O and reads no clock of its own, so the TCP adapter in `chain-net` and the deterministic
+//! simulation in this crate's tests drive the very same code.
+//!
+//! Jobs, one concern each:
+//! - **handshake**: `version`/`verack` with protocol version, network id, genesis hash, best
+//!   height and work, listen port and a nonce that detects a connection to oneself;
+//! - **liveness**: pings with a timeout, and a deadline for the handshake;
+//! - **addresses**: `getaddr`/`addr` gossip into a bounded address book, and outbound dialling
+//!   with exponential backoff;
+//! - **relay**: new blocks and transfers are announced by hash (`inv`) and fetched on request
+//!   (`getdata`);
+//! - **sync**: headers first. Headers are fetched with a block locator, checked (linkage, proof
+//!   of work, retarget, time), then their blocks are fetched in a pipelined window spread over
+//!   every peer that has them;
+//! - **misbehaviour**: each fault adds a named [`Penalty`]; at [`BAN_SCORE`] the peer is banned.
+//!
+//! The limits are in `docs/NETWORK.md`.
+
+pub mod frame;
+pub mod message;
+pub mod peer;
+
+pub use frame::FrameError;
+pub use message::{Inventory, Message, PeerAddress, Version};
+pub use peer::{BAN_SCORE, Direction, PeerId, Penalty};
+
+use crate::block::Header;
+use crate::chain::{AcceptStatus, ChainEvent};
+use crate::error::{BlockError, Error, MempoolError};
+use crate::hash::{BlockHash, Txid};
+use crate::ledger::Ledger;
+use crate::mempool::Admitted;
+use crate::store::Store;
+use crate::tx::Transfer;
+use crate::units::Height;
+use crate::validate::{check_header_in_context, check_header_pow};
+use message::{MAX_ADDRS, MAX_HEADERS, MAX_INV, MAX_LOCATOR};
+use peer::{BoundedSet, Peer};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+
+/// The protocol version this node speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Tunable limits of the protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtocolConfig {
+    /// Outbound connections to keep.
+    pub target_outbound: usize,
+    /// Inbound connections accepted at most.
+    pub max_inbound: usize,
+    /// Seconds a handshake may take.
+    pub handshake_timeout: u64,
+    /// Seconds between pings.
+    pub ping_interval: u64,
+    /// Seconds a pong may take.
+    pub ping_timeout: u64,
+    /// Seconds a requested block may take before it is asked of another peer.
+    pub block_timeout: u64,
+    /// Blocks requested from one peer at once.
+    pub max_in_flight_per_peer: usize,
+    /// How far past the tip blocks are requested (must not exceed the orphan pool).
+    pub download_window: u64,
+    /// Announced items accepted per peer per `inv_window` seconds.
+    pub max_inv_per_window: usize,
+    /// The announcement rate window, in seconds.
+    pub inv_window: u64,
+    /// Seconds a ban lasts.
+    pub ban_secs: u64,
+    /// Addresses remembered at most.
+    pub max_addresses: usize,
+    /// Seconds between asking a peer for headers past our tip, in case an announcement was
+    /// missed.
+    pub resync_interval: u64,
+    /// Seconds between replacing one outbound peer by a random other known address, so that
+    /// a node whose connections all sit on one side of a healed partition finds the other.
+    pub rotate_interval: u64,
+    /// The port this node listens on (0: not listening), told to peers.
+    pub listen_port: u16,
+    /// Free text naming the software.
+    pub agent: String,
+}
+
+impl Default for ProtocolConfig {
+    fn default() -> Self {
+        Self {
+            target_outbound: 8,
+            max_inbound: 64,
+            handshake_timeout: 30,
+            ping_interval: 60,
+            ping_timeout: 30,
+            block_timeout: 30,
+            max_in_flight_per_peer: 16,
+            download_window: 128,
+            max_inv_per_window: 5_000,
+            inv_window: 10,
+            ban_secs: 24 * 60 * 60,
+            max_addresses: 1_000,
+            resync_interval: 30,
+            rotate_interval: 300,
+            listen_port: 0,
+            agent: format!("chain/{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+/// Why the protocol closes a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DisconnectReason {
+    /// The peer reached the ban score.
+    Banned(Penalty),
+    /// The peer is on another network or genesis.
+    WrongNetwork,
+    /// The peer speaks an older protocol.
+    ObsoleteVersion(u32),
+    /// We connected to ourselves.
+    SelfConnection,
+    /// Handshake, ping or block request took too long.
+    Timeout(&'static str),
+    /// Too many inbound connections, or a duplicate.
+    TooManyPeers,
+    /// The peer's address is banned.
+    AddressBanned,
+    /// Replaced by another outbound peer, to keep the view of the network fresh.
+    Rotated,
+}
+
+/// Something for subscribers (API, CLI, web).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeEvent {
+    /// The chain changed (new tip, reorganisation, invalid block).
+    Chain(ChainEvent),
+    /// A transfer entered the mempool.
+    TransferAccepted(Txid),
+    /// A peer finished its handshake.
+    PeerReady {
+        /// The peer.
+        peer: PeerId,
+        /// Its address.
+        addr: SocketAddr,
+        /// Its best height then.
+        best_height: Height,
+    },
+    /// A peer went away.
+    PeerDisconnected {
+        /// The peer.
+        peer: PeerId,
+        /// Its address.
+        addr: SocketAddr,
+    },
+    /// A peer was penalised.
+    PeerPenalised {
+        /// The peer.
+        peer: PeerId,
+        /// For what.
+        penalty: Penalty,
+        /// Its score now.
+        score: u32,
+    },
+    /// Sync progress: our tip and the best header known.
+    SyncProgress {
+        /// Our tip height.
+        height: Height,
+        /// The best header's height.
+        target: Height,
+    },
+}
+
+/// What the adapter must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Io {
+    /// Send a message to a peer.
+    Send(PeerId, Message),
+    /// Close a connection.
+    Disconnect(PeerId, DisconnectReason),
+    /// Open a connection.
+    Connect(SocketAddr),
+    /// Tell subscribers.
+    Event(NodeEvent),
+}
+
+/// A header this node has validated but whose block it has not stored yet.
+#[derive(Debug, Clone, Copy)]
+struct PendingHeader {
+    header: Header,
+    height: Height,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct AddressInfo {
+    last_seen: u64,
+    last_try: u64,
+    failures: u32,
+}
+
+/// The peer protocol state machine.
+#[derive(Debug)]
+pub struct Protocol<S: Store> {
+    ledger: Ledger<S>,
+    config: ProtocolConfig,
+    nonce: u64,
+    rng: u64,
+    peers: BTreeMap<PeerId, Peer>,
+    dialing: HashMap<SocketAddr, u64>,
+    addresses: HashMap<SocketAddr, AddressInfo>,
+    bans: HashMap<BanKey, u64>,
+    /// Validated headers whose blocks are not stored yet.
+    headers: HashMap<BlockHash, PendingHeader>,
+    /// Blocks to download, in chain order.
+    queue: VecDeque<BlockHash>,
+    /// Requested blocks: who has the request and since when.
+    in_flight: HashMap<BlockHash, (PeerId, u64)>,
+    best_header: Option<(BlockHash, Height)>,
+    requested_transfers: BoundedSet<Txid>,
+    rejected_transfers: BoundedSet<Txid>,
+    next_resync_at: u64,
+    next_rotate_at: u64,
+    outbox: Vec<Io>,
+}
+
+/// What a ban applies to: an IP address, or on loopback (where every local node shares one IP)
+/// the exact socket address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum BanKey {
+    Ip(std::net::IpAddr),
+    Socket(SocketAddr),
+}
+
+impl BanKey {
+    fn of(addr: SocketAddr) -> Self {
+        if addr.ip().is_loopback() {
+            BanKey::Socket(addr)
+        } else {
+            BanKey::Ip(addr.ip())
+        }
+    }
+}
+
+impl<S: Store> Protocol<S> {
+    /// A protocol over `ledger`. `seed` feeds the nonces it sends (the handshake nonce that
+    /// detects self-connections, ping nonces); give each node a different one.
+    pub fn new(ledger: Ledger<S>, config: ProtocolConfig, seed: u64) -> Self {
+        let mut protocol = Self {
+            ledger,
+            config,
+            nonce: 0,
+            rng: seed,
+            peers: BTreeMap::new(),
+            dialing: HashMap::new(),
+            addresses: HashMap::new(),
+            bans: HashMap::new(),
+            headers: HashMap::new(),
+            queue: VecDeque::new(),
+            in_flight: HashMap::new(),
+            best_header: None,
+            requested_transfers: BoundedSet::new(50_000),
+            rejected_transfers: BoundedSet::new(50_000),
+            next_resync_at: 0,
+            next_rotate_at: 0,
+            outbox: Vec::new(),
+        };
+        protocol.nonce = protocol.next_random();
+        protocol
+    }
+
+    fn next_random(&mut self) -> u64 {
+        // SplitMix64: the seed comes from the caller, so runs replay exactly.
+        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// The ledger (chain and mempool), for queries.
+    pub fn ledger(&self) -> &Ledger<S> {
+        &self.ledger
+    }
+
+    /// The ledger, mutably (for settings).
+    pub fn ledger_mut(&mut self) -> &mut Ledger<S> {
+        &mut self.ledger
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ProtocolConfig {
+        &self.config
+    }
+
+    /// Takes what the adapter must do now.
+    pub fn drain_io(&mut self) -> Vec<Io> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Connected peers: id, address, direction, handshake done, best height, score.
+    pub fn peers(&self) -> Vec<PeerInfo> {
+        self.peers
+            .iter()
+            .map(|(id, p)| PeerInfo {
+                id: *id,
+                addr: p.addr,
+                direction: p.direction,
+                ready: p.ready,
+                best_height: p.best_height,
+                score: p.score,
+                agent: p
+                    .version
+                    .as_ref()
+                    .map(|v| v.agent.clone())
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    /// Addresses in the address book, most recently seen first.
+    pub fn known_addresses(&self) -> Vec<PeerAddress> {
+        let mut all: Vec<PeerAddress> = self
+            .addresses
+            .iter()
+            .map(|(addr, info)| PeerAddress {
+                addr: *addr,
+                last_seen: info.last_seen,
+            })
+            .collect();
+        all.sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then(a.addr.cmp(&b.addr)));
+        all
+    }
+
+    /// The best header height known (our tip if no better header is known).
+    pub fn best_header_height(&self) -> Height {
+        let tip = self.ledger.chain().tip().height;
+        self.best_header
+            .map(|(_, h)| h)
+            .filter(|h| *h > tip)
+            .unwrap_or(tip)
+    }
+
+    /// Whether blocks are still being downloaded.
+    pub fn is_syncing(&self) -> bool {
+        !self.queue.is_empty() || !self.in_flight.is_empty()
+    }
+
+    /// Remembers an address to dial (from configuration, the store or the user).
+    pub fn add_address(&mut self, addr: SocketAddr, last_seen: u64) {
+        if self.addresses.len() >= self.config.max_addresses && !self.addresses.contains_key(&addr)
+        {
+            // Forget the address seen longest ago.
+            if let Some(oldest) = self
+                .addresses
+                .iter()
+                .min_by_key(|(a, i)| (i.last_seen, **a))
+                .map(|(a, _)| *a)
+            {
+                self.addresses.remove(&oldest);
+            }
+        }
+        let info = self.addresses.entry(addr).or_default();
+        info.last_seen = info.last_seen.max(last_seen);
+    }
+
+    fn is_banned(&self, addr: SocketAddr, now: u64) -> bool {
+        self.bans
+            .get(&BanKey::of(addr))
+            .is_some_and(|until| *until > now)
+    }
+
+    /// A connection is open (inbound accepted or outbound established).
+    pub fn connected(&mut self, peer: PeerId, addr: SocketAddr, direction: Direction, now: u64) {
+        self.dialing.remove(&addr);
+        if self.is_banned(addr, now) {
+            self.outbox
+                .push(Io::Disconnect(peer, DisconnectReason::AddressBanned));
+            return;
+        }
+        let inbound = self
+            .peers
+            .values()
+            .filter(|p| p.direction == Direction::Inbound)
+            .count();
+        if direction == Direction::Inbound && inbound >= self.config.max_inbound {
+            self.outbox
+                .push(Io::Disconnect(peer, DisconnectReason::TooManyPeers));
+            return;
+        }
+        let mut state = Peer::new(addr, direction, now);
+        if direction == Direction::Outbound {
+            let info = self.addresses.entry(addr).or_default();
+            info.failures = 0;
+            info.last_seen = now;
+            state.sent_version = true;
+            self.peers.insert(peer, state);
+            self.send_version(peer);
+        } else {
+            self.peers.insert(peer, state);
+        }
+    }
+
+    /// Dialling `addr` failed.
+    pub fn connect_failed(&mut self, addr: SocketAddr, now: u64) {
+        self.dialing.remove(&addr);
+        let info = self.addresses.entry(addr).or_default();
+        info.failures = info.failures.saturating_add(1);
+        info.last_try = now;
+    }
+
+    /// A connection closed (by either side).
+    pub fn disconnected(&mut self, peer: PeerId, now: u64) {
+        let Some(state) = self.peers.remove(&peer) else {
+            return;
+        };
+        for hash in &state.in_flight {
+            self.in_flight.remove(hash);
+        }
+        // Blocks it had in flight go back to the front of the queue.
+        let mut returned: Vec<BlockHash> = state.in_flight.into_iter().collect();
+        returned.sort_by_key(|h| self.headers.get(h).map(|p| p.height));
+        for hash in returned.into_iter().rev() {
+            self.queue.push_front(hash);
+        }
+        if let Some(info) = self.addresses.get_mut(&state.addr) {
+            info.last_try = now;
+        }
+        self.outbox.push(Io::Event(NodeEvent::PeerDisconnected {
+            peer,
+            addr: state.addr,
+        }));
+        self.request_blocks(now);
+    }
+
+    /// Bytes from a peer that are not a valid frame or message.
+    pub fn malformed(&mut self, peer: PeerId, _error: &FrameError, now: u64) {
+        self.penalise(peer, Penalty::MalformedMessage, now);
+    }
+
+    /// Adds a penalty; bans and disconnects at [`BAN_SCORE`].
+    pub fn penalise(&mut self, peer: PeerId, penalty: Penalty, now: u64) {
+        let Some(state) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        state.score = state.score.saturating_add(penalty.score());
+        let score = state.score;
+        let addr = state.addr;
+        self.outbox.push(Io::Event(NodeEvent::PeerPenalised {
+            peer,
+            penalty,
+            score,
+        }));
+        if score >= BAN_SCORE {
+            self.bans
+                .insert(BanKey::of(addr), now.saturating_add(self.config.ban_secs));
+            self.addresses.remove(&addr);
+            self.outbox
+                .push(Io::Disconnect(peer, DisconnectReason::Banned(penalty)));
+            self.disconnected(peer, now);
+        }
+    }
+
+    fn send(&mut self, peer: PeerId, message: Message) {
+        self.outbox.push(Io::Send(peer, message));
+    }
+
+    fn send_version(&mut self, peer: PeerId) {
+        let tip = *self.ledger.chain().tip();
+        let params = self.ledger.params();
+        let version = Version {
+            version: PROTOCOL_VERSION,
+            network: params.network_id,
+            genesis: params.genesis_hash(),
+            best_height: tip.height,
+            best_work: tip.chain_work,
+            listen_port: self.config.listen_port,
+            nonce: self.nonce,
+            agent: self.config.agent.clone(),
+        };
+        self.send(peer, Message::Version(version));
+    }
+
+    /// A message arrived from a peer.
+    ///
+    /// # Errors
+    ///
+    /// Only a failure of the store; everything a peer can cause is handled (and penalised).
+    pub fn received(&mut self, peer: PeerId, message: Message, now: u64) -> Result<(), Error> {
+        let Some(state) = self.peers.get(&peer) else {
+            return Ok(());
+        };
+        match (&message, state.ready) {
+            (Message::Version(v), _) => {
+                let v = v.clone();
+                self.on_version(peer, v, now);
+                return Ok(());
+            }
+            (Message::Verack, false) => {
+                self.on_verack(peer, now);
+                return Ok(());
+            }
+            (_, false) | (Message::Verack, true) => {
+                self.penalise(peer, Penalty::HandshakeViolation, now);
+                return Ok(());
+            }
+            _ => {}
+        }
+        match message {
+            Message::Version(_) | Message::Verack => {}
+            Message::Ping(nonce) => self.send(peer, Message::Pong(nonce)),
+            Message::Pong(nonce) => {
+                if let Some(state) = self.peers.get_mut(&peer)
+                    && state.ping.is_some_and(|(expected, _)| expected == nonce)
+                {
+                    state.ping = None;
+                }
+            }
+            Message::GetAddr => {
+                let mut addrs = self.known_addresses();
+                addrs.truncate(MAX_ADDRS);
+                self.send(peer, Message::Addr(addrs));
+            }
+            Message::Addr(addrs) => {
+                for entry in addrs {
+                    if entry.addr.port() != 0 && !self.is_banned(entry.addr, now) {
+                        self.add_address(entry.addr, entry.last_seen.min(now));
+                    }
+                }
+            }
+            Message::Inv(items) => self.on_inv(peer, items, now)?,
+            Message::GetData(items) => self.on_getdata(peer, items, now)?,
+            Message::NotFound(items) => {
+                for item in items {
+                    if let Inventory::Block(hash) = item {
+                        self.unassign(peer, &hash);
+                    }
+                }
+                self.request_blocks(now);
+            }
+            Message::GetHeaders { locator, stop } => self.on_getheaders(peer, &locator, stop)?,
+            Message::Headers(headers) => self.on_headers(peer, headers, now)?,
+            Message::Block(block) => self.on_block(peer, block, now)?,
+            Message::Transfer(transfer) => {
+                // Refusals are answered with penalties inside; nothing to return to a peer.
+                let _ = self.on_transfer(Some(peer), transfer, now)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn on_version(&mut self, peer: PeerId, version: Version, now: u64) {
+        let params = self.ledger.params();
+        let (network, genesis) = (params.network_id, params.genesis_hash());
+        let Some(state) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        if state.version.is_some() {
+            self.penalise(peer, Penalty::HandshakeViolation, now);
+            return;
+        }
+        let reason = if version.network != network || version.genesis != genesis {
+            Some(DisconnectReason::WrongNetwork)
+        } else if version.nonce == self.nonce {
+            Some(DisconnectReason::SelfConnection)
+        } else if version.version < PROTOCOL_VERSION {
+            Some(DisconnectReason::ObsoleteVersion(version.version))
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            if reason == DisconnectReason::SelfConnection {
+                let addr = state.addr;
+                self.addresses.remove(&addr);
+            }
+            self.outbox.push(Io::Disconnect(peer, reason));
+            self.disconnected(peer, now);
+            return;
+        }
+        state.best_height = version.best_height;
+        state.best_work = version.best_work;
+        state.version = Some(version);
+        let send_version = !state.sent_version;
+        state.sent_version = true;
+        if send_version {
+            self.send_version(peer);
+        }
+        self.send(peer, Message::Verack);
+    }
+
+    fn on_verack(&mut self, peer: PeerId, now: u64) {
+        let Some(state) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        if state.version.is_none() {
+            self.penalise(peer, Penalty::HandshakeViolation, now);
+            return;
+        }
+        state.ready = true;
+        state.next_ping_at = now + self.config.ping_interval;
+        let (addr, best_height, best_work, direction) = (
+            state.addr,
+            state.best_height,
+            state.best_work,
+            state.direction,
+        );
+        let listen = state.listen_addr();
+        if let Some(listen) = listen {
+            self.add_address(listen, now);
+        }
+        self.outbox.push(Io::Event(NodeEvent::PeerReady {
+            peer,
+            addr,
+            best_height,
+        }));
+        if direction == Direction::Outbound {
+            self.send(peer, Message::GetAddr);
+        }
+        if best_work > self.ledger.chain().tip().chain_work {
+            self.send_getheaders(peer, BlockHash::ZERO);
+        }
+    }
+
+    /// Hashes from the best known header (or tip) back to genesis: ten dense, then doubling gaps.
+    pub fn locator(&self) -> Result<Vec<BlockHash>, Error> {
+        let mut locator = Vec::new();
+        // Start with validated headers above the tip, newest first.
+        let mut cursor = self.best_header.map(|(hash, _)| hash);
+        while let Some(hash) = cursor {
+            let Some(pending) = self.headers.get(&hash) else {
+                break;
+            };
+            if locator.len() < 10 {
+                locator.push(hash);
+            }
+            cursor = Some(pending.header.prev_hash);
+        }
+        let store = self.ledger.chain().store();
+        let tip = self.ledger.chain().tip().height.0;
+        let mut step = 1u64;
+        let mut height = tip;
+        loop {
+            if let Some(hash) = store.hash_at(Height(height))? {
+                locator.push(hash);
+            }
+            if height == 0 || locator.len() >= MAX_LOCATOR - 1 {
+                break;
+            }
+            if locator.len() >= 10 {
+                step *= 2;
+            }
+            height = height.saturating_sub(step);
+        }
+        if let Some(genesis) = store.hash_at(Height::GENESIS)?
+            && locator.last() != Some(&genesis)
+        {
+            locator.push(genesis);
+        }
+        Ok(locator)
+    }
+
+    fn send_getheaders(&mut self, peer: PeerId, stop: BlockHash) {
+        match self.locator() {
+            Ok(locator) => self.send(peer, Message::GetHeaders { locator, stop }),
+            Err(_) => {
+                // A store failure here only delays sync; the next announcement retries.
+            }
+        }
+    }
+
+    fn on_getheaders(
+        &mut self,
+        peer: PeerId,
+        locator: &[BlockHash],
+        stop: BlockHash,
+    ) -> Result<(), Error> {
+        let store = self.ledger.chain().store();
+        let mut start = Height(1);
+        for hash in locator {
+            if let Some(meta) = store.meta(hash)?
+                && store.hash_at(meta.height)? == Some(*hash)
+            {
+                start = Height(meta.height.0 + 1);
+                break;
+            }
+        }
+        let tip = self.ledger.chain().tip().height;
+        let mut headers = Vec::new();
+        let mut height = start;
+        while height <= tip && headers.len() < MAX_HEADERS {
+            let Some(hash) = store.hash_at(height)? else {
+                break;
+            };
+            let Some(meta) = store.meta(&hash)? else {
+                break;
+            };
+            headers.push(meta.header);
+            if hash == stop {
+                break;
+            }
+            height = Height(height.0 + 1);
+        }
+        self.send(peer, Message::Headers(headers));
+        Ok(())
+    }
+
+    fn known_block(&self, hash: &BlockHash) -> Result<bool, Error> {
+        Ok(self.headers.contains_key(hash)
+            || self.ledger.chain().is_orphan(hash)
+            || self.ledger.chain().store().meta(hash)?.is_some())
+    }
+
+    fn on_inv(&mut self, peer: PeerId, items: Vec<Inventory>, now: u64) -> Result<(), Error> {
+        let (window, limit) = (self.config.inv_window, self.config.max_inv_per_window);
+        let Some(state) = self.peers.get_mut(&peer) else {
+            return Ok(());
+        };
+        if now >= state.inv_window_start + window {
+            state.inv_window_start = now;
+            state.inv_in_window = 0;
+        }
+        state.inv_in_window += items.len();
+        if state.inv_in_window > limit {
+            self.penalise(peer, Penalty::InventoryFlood, now);
+            return Ok(());
+        }
+        for item in &items {
+            state.known.insert(*item);
+        }
+        let mut wanted = Vec::new();
+        let mut unknown_block = None;
+        for item in items {
+            match item {
+                Inventory::Block(hash) => {
+                    if !self.known_block(&hash)? {
+                        unknown_block = Some(hash);
+                    }
+                }
+                Inventory::Transfer(txid) => {
+                    if self.ledger.mempool().get(&txid).is_none()
+                        && !self.rejected_transfers.contains(&txid)
+                        && self.requested_transfers.insert(txid)
+                    {
+                        wanted.push(Inventory::Transfer(txid));
+                    }
+                }
+            }
+        }
+        if let Some(hash) = unknown_block {
+            // Ask for the headers up to it; the blocks follow through the download pipeline.
+            self.send_getheaders(peer, hash);
+        }
+        if !wanted.is_empty() {
+            self.send(peer, Message::GetData(wanted));
+        }
+        Ok(())
+    }
+
+    fn on_getdata(&mut self, peer: PeerId, items: Vec<Inventory>, now: u64) -> Result<(), Error> {
+        const MAX_BLOCKS_PER_REQUEST: usize = 128;
+        let blocks = items
+            .iter()
+            .filter(|i| matches!(i, Inventory::Block(_)))
+            .count();
+        if blocks > MAX_BLOCKS_PER_REQUEST {
+            self.penalise(peer, Penalty::OversizedRequest, now);
+            return Ok(());
+        }
+        let mut missing = Vec::new();
+        for item in items {
+            match item {
+                Inventory::Block(hash) => match self.ledger.chain().store().block(&hash)? {
+                    Some(block) => self.send(peer, Message::Block(block)),
+                    None => missing.push(item),
+                },
+                Inventory::Transfer(txid) => match self.ledger.mempool().get(&txid) {
+                    Some(entry) => {
+                        let transfer = entry.transfer.clone();
+                        self.send(peer, Message::Transfer(transfer));
+                    }
+                    None => missing.push(item),
+                },
+            }
+        }
+        if !missing.is_empty() {
+            self.send(peer, Message::NotFound(missing));
+        }
+        Ok(())
+    }
+
+    /// Ancestor headers of a header whose parent is `parent` (pending or stored), oldest first.
+    fn header_ancestors(
+        &self,
+        parent: BlockHash,
+        count: usize,
+    ) -> Result<Option<Vec<Header>>, Error> {
+        let mut out = Vec::with_capacity(count);
+        let mut cursor = parent;
+        while out.len() < count {
+            if let Some(pending) = self.headers.get(&cursor) {
+                out.push(pending.header);
+                cursor = pending.header.prev_hash;
+                continue;
+            }
+            let Some(meta) = self.ledger.chain().store().meta(&cursor)? else {
+                return Ok(None);
+            };
+            // The rest comes from the store.
+            out.reverse();
+            let mut stored = self.ledger.chain().ancestor_headers(&meta)?;
+            let keep = count - out.len();
+            if stored.len() > keep {
+                stored.drain(..stored.len() - keep);
+            }
+            stored.extend(out);
+            return Ok(Some(stored));
+        }
+        out.reverse();
+        Ok(Some(out))
+    }
+
+    fn height_of(&self, hash: &BlockHash) -> Result<Option<Height>, Error> {
+        if let Some(pending) = self.headers.get(hash) {
+            return Ok(Some(pending.height));
+        }
+        Ok(self.ledger.chain().store().meta(hash)?.map(|m| m.height))
+    }
+
+    fn on_headers(&mut self, peer: PeerId, headers: Vec<Header>, now: u64) -> Result<(), Error> {
+        if headers.is_empty() {
+            return Ok(());
+        }
+        let params = self.ledger.params().clone();
+        let full = headers.len() == MAX_HEADERS;
+        let mut last = None;
+        for header in headers {
+            let hash = header.hash();
+            let Some(parent_height) = self.height_of(&header.prev_hash)? else {
+                self.penalise(peer, Penalty::InvalidHeaders, now);
+                return Ok(());
+            };
+            let height = Height(parent_height.0 + 1);
+            if !self.known_block(&hash)? {
+                let needed = crate::difficulty::ancestors_needed(&params, height)
+                    .max(params.median_time_span);
+                let Some(ancestors) = self.header_ancestors(header.prev_hash, needed)? else {
+                    self.penalise(peer, Penalty::InvalidHeaders, now);
+                    return Ok(());
+                };
+                let checked = check_header_pow(&params, &header).and_then(|()| {
+                    check_header_in_context(&params, &header, height, &ancestors, now)
+                });
+                match checked {
+                    Ok(()) => {}
+                    Err(BlockError::TimeTooNew { .. }) => return Ok(()),
+                    Err(_) => {
+                        self.penalise(peer, Penalty::InvalidHeaders, now);
+                        return Ok(());
+                    }
+                }
+                self.headers.insert(hash, PendingHeader { header, height });
+                self.queue.push_back(hash);
+                if self.best_header.is_none_or(|(_, best)| height > best) {
+                    self.best_header = Some((hash, height));
+                }
+            }
+            if let Some(state) = self.peers.get_mut(&peer) {
+                state.known.insert(Inventory::Block(hash));
+                if height > state.best_height {
+                    state.best_height = height;
+                }
+            }
+            last = Some(hash);
+        }
+        if full && let Some(last) = last {
+            self.send(
+                peer,
+                Message::GetHeaders {
+                    locator: vec![last],
+                    stop: BlockHash::ZERO,
+                },
+            );
+        }
+        self.request_blocks(now);
+        Ok(())
+    }
+
+    fn unassign(&mut self, peer: PeerId, hash: &BlockHash) {
+        if self.in_flight.get(hash).is_some_and(|(p, _)| *p == peer) {
+            self.in_flight.remove(hash);
+            if self.headers.contains_key(hash) {
+                self.queue.push_front(*hash);
+            }
+        }
+        if let Some(state) = self.peers.get_mut(&peer) {
+            state.in_flight.remove(hash);
+        }
+    }
+
+    /// Hands queued blocks within the download window to peers that have them.
+    fn request_blocks(&mut self, now: u64) {
+        let tip = self.ledger.chain().tip().height;
+        let limit = Height(tip.0 + self.config.download_window);
+        let mut requests: BTreeMap<PeerId, Vec<Inventory>> = BTreeMap::new();
+        let mut deferred = VecDeque::new();
+        while let Some(hash) = self.queue.pop_front() {
+            let Some(pending) = self.headers.get(&hash).copied() else {
+                continue;
+            };
+            if self.in_flight.contains_key(&hash) {
+                continue;
+            }
+            if pending.height > limit {
+                deferred.push_back(hash);
+                break;
+            }
+            // The least busy ready peer whose chain reaches this height.
+            let max = self.config.max_in_flight_per_peer;
+            let candidate = self
+                .peers
+                .iter()
+                .filter(|(_, p)| {
+                    p.ready && p.best_height >= pending.height && p.in_flight.len() < max
+                })
+                .min_by_key(|(id, p)| (p.in_flight.len(), **id))
+                .map(|(id, _)| *id);
+            let Some(peer) = candidate else {
+                deferred.push_back(hash);
+                break;
+            };
+            if let Some(state) = self.peers.get_mut(&peer) {
+                state.in_flight.insert(hash);
+            }
+            self.in_flight.insert(hash, (peer, now));
+            requests
+                .entry(peer)
+                .or_default()
+                .push(Inventory::Block(hash));
+        }
+        while let Some(hash) = deferred.pop_back() {
+            self.queue.push_front(hash);
+        }
+        for (peer, items) in requests {
+            for chunk in items.chunks(MAX_INV) {
+                self.send(peer, Message::GetData(chunk.to_vec()));
+            }
+        }
+    }
+
+    fn on_block(
+        &mut self,
+        peer: PeerId,
+        block: crate::block::Block,
+        now: u64,
+    ) -> Result<(), Error> {
+        let hash = block.hash();
+        self.unassign(peer, &hash);
+        if let Some(state) = self.peers.get_mut(&peer) {
+            state.known.insert(Inventory::Block(hash));
+        }
+        match self.ledger.accept_block(block, now) {
+            Ok(outcome) => {
+                match outcome.status {
+                    AcceptStatus::Orphan { missing } => {
+                        if !self.known_block(&missing)? {
+                            self.send_getheaders(peer, BlockHash::ZERO);
+                        }
+                    }
+                    AcceptStatus::Stored { .. } | AcceptStatus::Duplicate => {}
+                }
+                self.forget_stored_headers()?;
+                self.publish_chain_events(outcome.events, Some(peer), now);
+            }
+            Err(Error::Block(BlockError::TimeTooNew { .. })) => {}
+            Err(Error::Block(_)) => {
+                self.headers.remove(&hash);
+                self.penalise(peer, Penalty::InvalidBlock, now);
+            }
+            Err(other) => return Err(other),
+        }
+        self.request_blocks(now);
+        Ok(())
+    }
+
+    /// Drops pending headers whose blocks are now stored (or were found invalid).
+    fn forget_stored_headers(&mut self) -> Result<(), Error> {
+        let store = self.ledger.chain().store();
+        let mut stored = Vec::new();
+        for hash in self.headers.keys() {
+            if store.meta(hash)?.is_some() {
+                stored.push(*hash);
+            }
+        }
+        for hash in stored {
+            self.headers.remove(&hash);
+        }
+        if self.headers.is_empty() {
+            self.queue.clear();
+        }
+        Ok(())
+    }
+
+    fn publish_chain_events(&mut self, events: Vec<ChainEvent>, from: Option<PeerId>, now: u64) {
+        for event in events {
+            if let ChainEvent::TipChanged(change) = &event
+                && let Some(last) = change.connected.last()
+            {
+                let item = Inventory::Block(last.hash);
+                if !self.is_syncing() {
+                    self.announce(item, from);
+                }
+                let target = self.best_header_height();
+                self.outbox.push(Io::Event(NodeEvent::SyncProgress {
+                    height: last.height,
+                    target,
+                }));
+            }
+            if let ChainEvent::BlockInvalid { hash, .. } = &event {
+                self.headers.remove(hash);
+                if let Some(peer) = from {
+                    self.penalise(peer, Penalty::InvalidBlock, now);
+                }
+            }
+            self.outbox.push(Io::Event(NodeEvent::Chain(event)));
+        }
+    }
+
+    fn announce(&mut self, item: Inventory, except: Option<PeerId>) {
+        let targets: Vec<PeerId> = self
+            .peers
+            .iter_mut()
+            .filter(|(id, p)| p.ready && Some(**id) != except && !p.known.contains(&item))
+            .map(|(id, p)| {
+                p.known.insert(item);
+                *id
+            })
+            .collect();
+        for peer in targets {
+            self.send(peer, Message::Inv(vec![item]));
+        }
+    }
+
+    fn on_transfer(
+        &mut self,
+        from: Option<PeerId>,
+        transfer: Transfer,
+        now: u64,
+    ) -> Result<Result<Admitted, MempoolError>, Error> {
+        let txid = transfer.txid();
+        if let Some(peer) = from.and_then(|p| self.peers.get_mut(&p)) {
+            peer.known.insert(Inventory::Transfer(txid));
+        }
+        match self.ledger.submit_transfer(transfer, now) {
+            Ok(admitted) => {
+                self.outbox
+                    .push(Io::Event(NodeEvent::TransferAccepted(txid)));
+                self.announce(Inventory::Transfer(txid), from);
+                Ok(Ok(admitted))
+            }
+            Err(Error::Mempool(error)) => {
+                self.rejected_transfers.insert(txid);
+                if let Some(peer) = from {
+                    let penalty = match &error {
+                        MempoolError::Invalid(crate::error::TxError::Signature(_))
+                        | MempoolError::Invalid(crate::error::TxError::ZeroAmount)
+                        | MempoolError::Invalid(crate::error::TxError::MemoTooLong { .. })
+                        | MempoolError::Invalid(crate::error::TxError::AmountOverflow) => {
+                            Some(Penalty::InvalidTransfer)
+                        }
+                        MempoolError::NonceUsed { .. }
+                        | MempoolError::ReplacementFeeTooLow { .. } => {
+                            Some(Penalty::ConflictingTransfer)
+                        }
+                        _ => None,
+                    };
+                    if let Some(penalty) = penalty {
+                        self.penalise(peer, penalty, now);
+                    }
+                }
+                Ok(Err(error))
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// A transfer from the local API or wallet: admitted and announced.
+    ///
+    /// # Errors
+    ///
+    /// The outer error is a store failure; the inner one says why the mempool refused it.
+    pub fn submit_transfer(
+        &mut self,
+        transfer: Transfer,
+        now: u64,
+    ) -> Result<Result<Admitted, MempoolError>, Error> {
+        self.on_transfer(None, transfer, now)
+    }
+
+    /// A block from the local miner: accepted and announced.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Block`] if it is invalid (a stale template), or a store failure.
+    pub fn block_found(
+        &mut self,
+        block: crate::block::Block,
+        now: u64,
+    ) -> Result<AcceptStatus, Error> {
+        let outcome = self.ledger.accept_block(block, now)?;
+        let status = outcome.status;
+        self.publish_chain_events(outcome.events, None, now);
+        Ok(status)
+    }
+
+    /// Time passes: pings, timeouts, retries, outbound dialling, mempool expiry.
+    ///
+    /// # Errors
+    ///
+    /// A store failure.
+    pub fn tick(&mut self, now: u64) -> Result<(), Error> {
+        let mut timed_out = Vec::new();
+        let mut pings = Vec::new();
+        for (id, peer) in &mut self.peers {
+            if !peer.ready {
+                if now >= peer.connected_at + self.config.handshake_timeout {
+                    timed_out.push((*id, "handshake"));
+                }
+                continue;
+            }
+            match peer.ping {
+                Some((_, sent)) if now >= sent + self.config.ping_timeout => {
+                    timed_out.push((*id, "ping"));
+                }
+                None if now >= peer.next_ping_at => pings.push(*id),
+                _ => {}
+            }
+        }
+        for id in pings {
+            let nonce = self.next_random();
+            if let Some(peer) = self.peers.get_mut(&id) {
+                peer.ping = Some((nonce, now));
+                peer.next_ping_at = now + self.config.ping_interval;
+            }
+            self.send(id, Message::Ping(nonce));
+        }
+        // Block requests that took too long go to someone else; the slow peer is dropped.
+        let stalled: Vec<(BlockHash, PeerId)> = self
+            .in_flight
+            .iter()
+            .filter(|(_, (_, at))| now >= at + self.config.block_timeout)
+            .map(|(hash, (peer, _))| (*hash, *peer))
+            .collect();
+        for (hash, peer) in stalled {
+            self.unassign(peer, &hash);
+            timed_out.push((peer, "block download"));
+        }
+        timed_out.sort();
+        timed_out.dedup_by_key(|(id, _)| *id);
+        for (id, what) in timed_out {
+            self.outbox
+                .push(Io::Disconnect(id, DisconnectReason::Timeout(what)));
+            self.disconnected(id, now);
+        }
+        if now >= self.next_resync_at {
+            self.next_resync_at = now + self.config.resync_interval;
+            let ready: Vec<PeerId> = self
+                .peers
+                .iter()
+                .filter(|(_, p)| p.ready)
+                .map(|(id, _)| *id)
+                .collect();
+            if !ready.is_empty() {
+                let pick = ready[(self.next_random() % ready.len() as u64) as usize];
+                self.send_getheaders(pick, BlockHash::ZERO);
+            }
+        }
+        if self.next_rotate_at == 0 {
+            self.next_rotate_at = now + self.config.rotate_interval;
+        } else if now >= self.next_rotate_at {
+            self.next_rotate_at = now + self.config.rotate_interval;
+            self.rotate_outbound(now);
+        }
+        self.dial(now);
+        self.request_blocks(now);
+        self.ledger.expire_pending(now)?;
+        Ok(())
+    }
+
+    /// Drops the longest-connected outbound peer when outbound connections are full and the
+    /// address book has someone else to try.
+    fn rotate_outbound(&mut self, now: u64) {
+        let outbound: Vec<(PeerId, u64)> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| {
+                p.direction == Direction::Outbound && p.ready && p.in_flight.is_empty()
+            })
+            .map(|(id, p)| (*id, p.connected_at))
+            .collect();
+        if outbound.len() < self.config.target_outbound || self.addresses.len() <= outbound.len() {
+            return;
+        }
+        if let Some((oldest, _)) = outbound.iter().min_by_key(|(id, at)| (*at, *id)) {
+            self.outbox
+                .push(Io::Disconnect(*oldest, DisconnectReason::Rotated));
+            self.disconnected(*oldest, now);
+        }
+    }
+
+    fn dial(&mut self, now: u64) {
+        let outbound = self
+            .peers
+            .values()
+            .filter(|p| p.direction == Direction::Outbound)
+            .count()
+            + self.dialing.len();
+        if outbound >= self.config.target_outbound {
+            return;
+        }
+        let connected: Vec<SocketAddr> = self
+            .peers
+            .values()
+            .flat_map(|p| [Some(p.addr), p.listen_addr()])
+            .flatten()
+            .collect();
+        let mut candidates: Vec<(SocketAddr, AddressInfo)> = self
+            .addresses
+            .iter()
+            .filter(|(addr, info)| {
+                let backoff = 5u64.saturating_mul(1 << info.failures.min(7));
+                !connected.contains(addr)
+                    && !self.dialing.contains_key(addr)
+                    && !self.is_banned(**addr, now)
+                    && (info.last_try == 0 || now >= info.last_try + backoff)
+            })
+            .map(|(a, i)| (*a, *i))
+            .collect();
+        // A random order: always dialling the most recently seen would keep a node inside the
+        // group it already knows.
+        candidates.sort_by_key(|c| c.0);
+        for i in (1..candidates.len()).rev() {
+            let j = (self.next_random() % (i as u64 + 1)) as usize;
+            candidates.swap(i, j);
+        }
+        for (addr, _) in candidates
+            .into_iter()
+            .take(self.config.target_outbound - outbound)
+        {
+            if let Some(info) = self.addresses.get_mut(&addr) {
+                info.last_try = now;
+            }
+            self.dialing.insert(addr, now);
+            self.outbox.push(Io::Connect(addr));
+        }
+    }
+}
+
+/// A connected peer, for status pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// Connection id.
+    pub id: PeerId,
+    /// Remote address.
+    pub addr: SocketAddr,
+    /// Who dialled.
+    pub direction: Direction,
+    /// Handshake done.
+    pub ready: bool,
+    /// Its best height as we know it.
+    pub best_height: Height,
+    /// Misbehaviour score.
+    pub score: u32,
+    /// Its software.
+    pub agent: String,
+}

@@ -1,0 +1,144 @@
+//! What the protocol knows about one connected peer, and the penalties it can earn.
+
+use super::message::{Inventory, Version};
+use crate::hash::BlockHash;
+use crate::pow::Work;
+use crate::units::Height;
+use std::collections::{HashSet, VecDeque};
+use std::net::SocketAddr;
+
+/// Identifies a connection; the adapter assigns it and never reuses one.
+pub type PeerId = u64;
+
+/// Misbehaviour score at which a peer is banned.
+pub const BAN_SCORE: u32 = 100;
+
+/// Something a peer did wrong, with the score it adds. A peer reaching [`BAN_SCORE`] is
+/// disconnected and banned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Penalty {
+    /// Bytes that are not a frame or message (garbage, bad checksum, oversized length).
+    MalformedMessage,
+    /// A message other than the handshake before the handshake finished, or a second version.
+    HandshakeViolation,
+    /// A block that breaks a consensus rule.
+    InvalidBlock,
+    /// Headers that do not connect or break a rule.
+    InvalidHeaders,
+    /// A transfer with a bad signature or form (consensus-invalid on its own).
+    InvalidTransfer,
+    /// A transfer that conflicts with a pending one or reuses a nonce (a double spend).
+    ConflictingTransfer,
+    /// More announcements than the rate limit allows.
+    InventoryFlood,
+    /// Asking for more data at once than allowed.
+    OversizedRequest,
+}
+
+impl Penalty {
+    /// The score this penalty adds.
+    pub fn score(self) -> u32 {
+        match self {
+            Penalty::MalformedMessage
+            | Penalty::HandshakeViolation
+            | Penalty::InvalidBlock
+            | Penalty::InvalidHeaders
+            | Penalty::InvalidTransfer => BAN_SCORE,
+            Penalty::InventoryFlood => 50,
+            Penalty::OversizedRequest => 20,
+            Penalty::ConflictingTransfer => 5,
+        }
+    }
+}
+
+/// Where a connection came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// The peer dialled us.
+    Inbound,
+    /// We dialled the peer.
+    Outbound,
+}
+
+/// A set that forgets its oldest entries past a capacity.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BoundedSet<T: std::hash::Hash + Eq + Copy> {
+    items: HashSet<T>,
+    order: VecDeque<T>,
+    capacity: usize,
+}
+
+impl<T: std::hash::Hash + Eq + Copy> BoundedSet<T> {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            items: HashSet::new(),
+            order: VecDeque::new(),
+            capacity,
+        }
+    }
+
+    pub(crate) fn insert(&mut self, item: T) -> bool {
+        if !self.items.insert(item) {
+            return false;
+        }
+        self.order.push_back(item);
+        while self.order.len() > self.capacity {
+            if let Some(old) = self.order.pop_front() {
+                self.items.remove(&old);
+            }
+        }
+        true
+    }
+
+    pub(crate) fn contains(&self, item: &T) -> bool {
+        self.items.contains(item)
+    }
+}
+
+/// A connected peer.
+#[derive(Debug, Clone)]
+pub(crate) struct Peer {
+    pub(crate) addr: SocketAddr,
+    pub(crate) direction: Direction,
+    pub(crate) connected_at: u64,
+    pub(crate) version: Option<Version>,
+    pub(crate) sent_version: bool,
+    pub(crate) ready: bool,
+    pub(crate) score: u32,
+    pub(crate) best_height: Height,
+    pub(crate) best_work: Work,
+    pub(crate) ping: Option<(u64, u64)>,
+    pub(crate) next_ping_at: u64,
+    pub(crate) known: BoundedSet<Inventory>,
+    pub(crate) in_flight: HashSet<BlockHash>,
+    pub(crate) inv_window_start: u64,
+    pub(crate) inv_in_window: usize,
+}
+
+impl Peer {
+    pub(crate) fn new(addr: SocketAddr, direction: Direction, now: u64) -> Self {
+        Self {
+            addr,
+            direction,
+            connected_at: now,
+            version: None,
+            sent_version: false,
+            ready: false,
+            score: 0,
+            best_height: Height(0),
+            best_work: Work::ZERO,
+            ping: None,
+            next_ping_at: now,
+            known: BoundedSet::new(10_000),
+            in_flight: HashSet::new(),
+            inv_window_start: now,
+            inv_in_window: 0,
+        }
+    }
+
+    /// The address the peer listens on, if it said.
+    pub(crate) fn listen_addr(&self) -> Option<SocketAddr> {
+        let port = self.version.as_ref()?.listen_port;
+        (port != 0).then(|| SocketAddr::new(self.addr.ip(), port))
+    }
+}
