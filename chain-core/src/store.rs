@@ -16,6 +16,7 @@ use crate::state::{AccountEntry, AccountRead, BlockUndo};
 use crate::tx::{Transaction, Transfer};
 use crate::units::Height;
 use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
 
 mod memory;
 pub use memory::MemoryStore;
@@ -158,6 +159,12 @@ pub trait ChainRead: AccountRead {
     /// The transfers waiting in the mempool when it was last saved.
     #[allow(clippy::missing_errors_doc)]
     fn pending(&self) -> Result<Vec<Transfer>, StoreError>;
+    /// Peer addresses saved by the node, with when each was last seen (unix seconds). A store
+    /// that keeps none returns nothing.
+    #[allow(clippy::missing_errors_doc)]
+    fn known_peers(&self) -> Result<Vec<(SocketAddr, u64)>, StoreError> {
+        Ok(Vec::new())
+    }
 }
 
 /// Writing blocks, state and the mempool. Each method is atomic.
@@ -185,6 +192,12 @@ pub trait ChainWrite {
     /// Forgets pending transfers.
     #[allow(clippy::missing_errors_doc)]
     fn remove_pending(&mut self, txids: &[Txid]) -> Result<(), StoreError>;
+    /// Replaces the saved peer addresses. A store that keeps none ignores them.
+    #[allow(clippy::missing_errors_doc)]
+    fn put_known_peers(&mut self, peers: &[(SocketAddr, u64)]) -> Result<(), StoreError> {
+        let _ = peers;
+        Ok(())
+    }
 }
 
 /// A complete store.

@@ -15,6 +15,7 @@ use crate::state::{Account, AccountRead, BlockUndo};
 use crate::tx::Transfer;
 use crate::units::Height;
 use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
 
 /// A store that keeps everything in memory.
 #[derive(Debug, Default, Clone)]
@@ -28,6 +29,7 @@ pub struct MemoryStore {
     txs: HashMap<Txid, TxLocation>,
     history: BTreeMap<(Address, HistoryCursor), Txid>,
     pending: BTreeMap<Txid, Transfer>,
+    peers: Vec<(SocketAddr, u64)>,
 }
 
 impl MemoryStore {
@@ -144,6 +146,10 @@ impl ChainRead for MemoryStore {
     fn pending(&self) -> Result<Vec<Transfer>, StoreError> {
         Ok(self.pending.values().cloned().collect())
     }
+
+    fn known_peers(&self) -> Result<Vec<(SocketAddr, u64)>, StoreError> {
+        Ok(self.peers.clone())
+    }
 }
 
 impl ChainWrite for MemoryStore {
@@ -229,6 +235,11 @@ impl ChainWrite for MemoryStore {
         for transfer in transfers {
             self.pending.insert(transfer.txid(), transfer.clone());
         }
+        Ok(())
+    }
+
+    fn put_known_peers(&mut self, peers: &[(SocketAddr, u64)]) -> Result<(), StoreError> {
+        self.peers = peers.to_vec();
         Ok(())
     }
 
