@@ -1,3 +1,4 @@
 //! Integration tests of the consensus core: one binary (fewer link steps on a small machine).
 
 mod memory_store;
+mod rules;
