@@ -1,4 +1,5 @@
 //! Integration tests of the consensus core: one binary (fewer link steps on a small machine).
 
 mod memory_store;
+mod mempool;
 mod rules;
