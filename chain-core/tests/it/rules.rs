@@ -309,7 +309,7 @@ fn invalid_bits_easier_than_the_pow_limit() {
     // A hash that meets its own (too easy) bits but not the network's limit.
     let mut bad = good.clone();
     bad.header.bits = bits;
-    while !(easy.is_met_by(&bad.hash().0) && !limit.is_met_by(&bad.hash().0)) {
+    while !easy.is_met_by(&bad.hash().0) || limit.is_met_by(&bad.hash().0) {
         bad.header.nonce += 1;
     }
     assert_refused(&mut chain, bad, BlockError::InvalidBits { bits });
