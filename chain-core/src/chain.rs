@@ -402,7 +402,10 @@ impl<S: Store> Chain<S> {
     fn activate_best_chain(&mut self) -> Result<Vec<ChainEvent>, Error> {
         let mut events = Vec::new();
         while let Some((&(work, seq), &hash)) = self.candidates.last_key_value() {
-            if work <= self.tip.chain_work {
+            // Ordered as the candidates are: most work, then first seen. After a branch failed
+            // half-connected, the old tip may have no more work than where the chain stopped,
+            // and it was seen first, so it must win the tie.
+            if (work, seq) <= (self.tip.chain_work, Reverse(self.tip.seq)) {
                 self.candidates.clear();
                 break;
             }

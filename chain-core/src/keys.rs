@@ -100,9 +100,10 @@ impl PublicKey {
     ///
     /// # Errors
     ///
-    /// Returns [`KeyError::InvalidPublicKey`] for bytes that are not on the curve.
+    /// Returns [`KeyError::InvalidPublicKey`] for bytes that are not a compressed point on the
+    /// curve.
     pub fn from_bytes(bytes: [u8; 33]) -> Result<Self, KeyError> {
-        VerifyingKey::from_sec1_bytes(&bytes).map_err(|_| KeyError::InvalidPublicKey)?;
+        to_verifying_key(&bytes)?;
         Ok(Self(bytes))
     }
 
@@ -122,7 +123,7 @@ impl PublicKey {
     ///
     /// Returns which check failed: the key, the signature's form, low-S, or the match itself.
     pub fn verify(&self, hash: &[u8; 32], signature: &Signature) -> Result<(), KeyError> {
-        let key = VerifyingKey::from_sec1_bytes(&self.0).map_err(|_| KeyError::InvalidPublicKey)?;
+        let key = to_verifying_key(&self.0)?;
         let sig = k256::ecdsa::Signature::from_slice(&signature.0)
             .map_err(|_| KeyError::MalformedSignature)?;
         if sig.normalize_s() != sig {
@@ -131,6 +132,16 @@ impl PublicKey {
         key.verify_prehash(hash, &sig)
             .map_err(|_| KeyError::BadSignature)
     }
+}
+
+/// The point of a compressed key (tag 0x02 or 0x03). `k256` also parses SEC1's 33-byte "compact"
+/// form (tag 0x05, the x coordinate of an even-y point), which would give every even-y key a
+/// second encoding, hence a second address, that other secp256k1 libraries refuse.
+fn to_verifying_key(bytes: &[u8; 33]) -> Result<VerifyingKey, KeyError> {
+    if !matches!(bytes[0], 0x02 | 0x03) {
+        return Err(KeyError::InvalidPublicKey);
+    }
+    VerifyingKey::from_sec1_bytes(bytes).map_err(|_| KeyError::InvalidPublicKey)
 }
 
 impl fmt::Debug for PublicKey {

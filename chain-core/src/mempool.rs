@@ -291,18 +291,23 @@ impl Mempool {
             size,
             added: now,
         };
-        if let Some(old) = replaced {
-            self.remove_one(&old);
-        }
+        let replaced_entry = replaced.and_then(|old| self.remove_one(&old));
         self.add_entry(entry);
         let evicted = self.evict_to_fit();
-        if evicted.contains(&txid) {
+        if evicted.iter().any(|e| e.txid == txid) {
+            // Refused: put back what making room for it took out, so the pool is as it was.
+            for entry in evicted.into_iter().filter(|e| e.txid != txid) {
+                self.add_entry(entry);
+            }
+            if let Some(old) = replaced_entry {
+                self.add_entry(old);
+            }
             return Err(MempoolError::Full);
         }
         Ok(Admitted {
             txid,
             replaced,
-            evicted,
+            evicted: evicted.iter().map(|e| e.txid).collect(),
         })
     }
 
@@ -328,7 +333,7 @@ impl Mempool {
     }
 
     /// Removes a transfer and the same sender's later nonces (which it would leave stuck).
-    fn remove_with_descendants(&mut self, txid: &Txid) -> Vec<Txid> {
+    fn remove_with_descendants(&mut self, txid: &Txid) -> Vec<PoolEntry> {
         let Some(entry) = self.entries.get(txid) else {
             return Vec::new();
         };
@@ -337,13 +342,10 @@ impl Mempool {
             .get(&entry.sender)
             .map(|n| n.range(entry.transfer.nonce..).map(|(_, t)| *t).collect())
             .unwrap_or_default();
-        later
-            .into_iter()
-            .filter(|t| self.remove_one(t).is_some())
-            .collect()
+        later.iter().filter_map(|t| self.remove_one(t)).collect()
     }
 
-    fn evict_to_fit(&mut self) -> Vec<Txid> {
+    fn evict_to_fit(&mut self) -> Vec<PoolEntry> {
         let mut evicted = Vec::new();
         while self.bytes > self.policy.max_bytes {
             let Some(worst) = self
@@ -370,6 +372,7 @@ impl Mempool {
             .collect();
         old.iter()
             .flat_map(|t| self.remove_with_descendants(t))
+            .map(|e| e.txid)
             .collect()
     }
 
@@ -420,10 +423,11 @@ impl Mempool {
             let account = state.account(&sender)?;
             for entry in entries {
                 let (txid, added) = (entry.txid, entry.added);
-                if self.admit(entry.transfer, sender, account, added).is_err()
-                    && !mined.contains(&txid)
-                {
-                    removed.push(txid);
+                match self.admit(entry.transfer, sender, account, added) {
+                    // What it evicted to make room left the pool too.
+                    Ok(admitted) => removed.extend(admitted.evicted),
+                    Err(_) if !mined.contains(&txid) => removed.push(txid),
+                    Err(_) => {}
                 }
             }
         }

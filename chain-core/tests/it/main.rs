@@ -1,6 +1,13 @@
 //! Integration tests of the consensus core: one binary (fewer link steps on a small machine).
 
+// Helpers outside `#[test]` functions panic on a broken invariant by design: that is how a test
+// fails (clippy's `allow-unwrap-in-tests` covers only the test functions themselves).
+#![allow(clippy::unwrap_used)]
+
+mod encoding;
 mod memory_store;
+mod mempool;
+mod rules;
 mod scenario;
 mod simulation;
 mod vectors;
