@@ -1,1 +1,2 @@
 //! The pure consensus core.
+pub mod mining;
