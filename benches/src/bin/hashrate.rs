@@ -2,12 +2,13 @@
 //! that `openssl speed` gives for SHA-256 on one core.
 //!
 //! ```text
-//! cargo run --release -p benches --bin hashrate [-- --seconds S] [--kernel NAME]...
+//! cargo run --release -p benches --bin hashrate [-- --seconds S] [--repeats R] [--kernel NAME]...
 //! ```
 //!
 //! Each measurement mines an impossible target through `chain_core::mining::mine` (so chunking,
 //! the shared counter and thread start-up are included), warms up briefly, then counts the
-//! nonces hashed in `S` seconds (default 3).
+//! nonces hashed in `S` seconds (default 3). Each is repeated `R` times (default 3) and the best
+//! rate is reported: other work on the machine only ever slows a run down.
 //!
 //! The openssl bound: `openssl speed -evp sha256 -bytes 8192 -seconds 3` reports bytes per
 //! second on one core; dividing by 64 gives SHA-256 compressions per second, and since every
@@ -69,6 +70,7 @@ fn openssl_bytes_per_second() -> Result<f64, String> {
 
 fn main() {
     let mut seconds = 3.0f64;
+    let mut repeats = 3usize;
     let mut kernels = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -77,13 +79,18 @@ fn main() {
                 Ok(value) => seconds = value,
                 Err(_) => return eprintln!("--seconds takes a number, not {value:?}"),
             },
+            ("--repeats", Some(value)) => match value.parse() {
+                Ok(value) if value > 0 => repeats = value,
+                _ => return eprintln!("--repeats takes a positive integer, not {value:?}"),
+            },
             ("--kernel", Some(name)) => match Kernel::from_name(&name) {
                 Some(kernel) => kernels.push(kernel),
                 None => return eprintln!("unknown kernel {name:?}"),
             },
             _ => {
                 return eprintln!(
-                    "usage: hashrate [--seconds S] [--kernel portable|sha-ni|avx2|avx512]..."
+                    "usage: hashrate [--seconds S] [--repeats R] \
+                     [--kernel portable|sha-ni|avx2|avx512]..."
                 );
             }
         }
@@ -125,17 +132,22 @@ fn main() {
     // The all-zero target is never met, so the miners run until stopped.
     let job = Job::new(&[0x5a; HEADER_LEN], &[0; 32]);
     println!(
-        "best kernel: {}; {seconds} s per measurement",
+        "best kernel: {}; best of {repeats} runs of {seconds} s per measurement",
         Kernel::best()
     );
     let mut lines = Vec::new();
     for &kernel in &kernels {
         let mut rates = Vec::new();
         for threads in THREADS {
-            let rate = measure(&job, kernel, threads, seconds);
+            let runs: Vec<f64> = (0..repeats)
+                .map(|_| measure(&job, kernel, threads, seconds))
+                .collect();
+            let rate = runs.iter().copied().fold(0.0, f64::max);
+            let runs: Vec<String> = runs.iter().map(|r| format!("{:.2}", r / 1e6)).collect();
             println!(
-                "hashrate {kernel} {threads} {rate:.0} ({:.2} MH/s)",
-                rate / 1e6
+                "hashrate {kernel} {threads} {rate:.0} ({:.2} MH/s; runs {} MH/s)",
+                rate / 1e6,
+                runs.join(", ")
             );
             rates.push((threads, rate));
         }

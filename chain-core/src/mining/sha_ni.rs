@@ -19,8 +19,10 @@ use std::arch::x86_64::{
 
 use super::sha256::{INNER_BITS, IV, K, OUTER_BITS, OUTER_PAD, Pre};
 
-/// Nonces hashed side by side (1, 2, 4 and 8 were measured; see docs/PERFORMANCE.md).
-const WAYS: usize = 8;
+/// Nonces hashed side by side: 4 measured fastest (1, 2, 4 and 8 were tried; see
+/// docs/PERFORMANCE.md). Fewer leave the SHA unit waiting on `sha256rnds2` latency; more spill
+/// the 16 legacy-encoded XMM registers the SHA instructions can use.
+const WAYS: usize = 4;
 
 /// Whether this CPU can run the kernel.
 pub(super) fn detected() -> bool {
@@ -101,73 +103,53 @@ impl Consts {
     }
 }
 
-/// Four rounds on every nonce: `wk` holds K + W for them.
-#[inline]
-#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-fn rounds4<const N: usize>(abef: &mut [__m128i; N], cdgh: &mut [__m128i; N], wk: &[__m128i; N]) {
-    for j in 0..N {
-        cdgh[j] = _mm_sha256rnds2_epu32(cdgh[j], abef[j], wk[j]);
-    }
-    for j in 0..N {
-        abef[j] = _mm_sha256rnds2_epu32(abef[j], cdgh[j], _mm_shuffle_epi32::<0x0E>(wk[j]));
-    }
+/// Four rounds on every nonce: `$wk[j]` holds K + W for them.
+macro_rules! rounds4 {
+    ($abef:ident, $cdgh:ident, $wk:expr) => {{
+        let wk: [__m128i; N] = $wk;
+        for j in 0..N {
+            $cdgh[j] = _mm_sha256rnds2_epu32($cdgh[j], $abef[j], wk[j]);
+        }
+        for j in 0..N {
+            $abef[j] = _mm_sha256rnds2_epu32($abef[j], $cdgh[j], _mm_shuffle_epi32::<0x0E>(wk[j]));
+        }
+    }};
 }
 
-/// Four rounds on every nonce with the same K + W.
-#[inline]
-#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-fn rounds4_const<const N: usize>(abef: &mut [__m128i; N], cdgh: &mut [__m128i; N], wk: __m128i) {
-    let hi = _mm_shuffle_epi32::<0x0E>(wk);
-    for j in 0..N {
-        cdgh[j] = _mm_sha256rnds2_epu32(cdgh[j], abef[j], wk);
-    }
-    for j in 0..N {
-        abef[j] = _mm_sha256rnds2_epu32(abef[j], cdgh[j], hi);
-    }
+/// The next four message words, in place of the oldest (`$m0`), then their four rounds
+/// (`$first` is the index of the first of them).
+macro_rules! step {
+    ($abef:ident, $cdgh:ident, $m0:ident, $m1:ident, $m2:ident, $m3:ident, $first:expr) => {{
+        let k = kv($first);
+        let mut wk = [k; N];
+        for j in 0..N {
+            let t = _mm_add_epi32(
+                _mm_sha256msg1_epu32($m0[j], $m1[j]),
+                _mm_alignr_epi8::<4>($m3[j], $m2[j]),
+            );
+            $m0[j] = _mm_sha256msg2_epu32(t, $m3[j]);
+            wk[j] = _mm_add_epi32($m0[j], k);
+        }
+        rounds4!($abef, $cdgh, wk);
+    }};
 }
 
-/// The next four message words, in place of the oldest (`m0`), then their four rounds
-/// (`first` is the index of the first of them).
-#[inline]
-#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-#[allow(clippy::too_many_arguments)]
-fn step<const N: usize>(
-    abef: &mut [__m128i; N],
-    cdgh: &mut [__m128i; N],
-    m0: &mut [__m128i; N],
-    m1: &[__m128i; N],
-    m2: &[__m128i; N],
-    m3: &[__m128i; N],
-    first: usize,
-) {
-    let k = kv(first);
-    let mut wk = [_mm_setzero_si128(); N];
-    for j in 0..N {
-        let t = _mm_add_epi32(
-            _mm_sha256msg1_epu32(m0[j], m1[j]),
-            _mm_alignr_epi8::<4>(m3[j], m2[j]),
-        );
-        m0[j] = _mm_sha256msg2_epu32(t, m3[j]);
-        wk[j] = _mm_add_epi32(m0[j], k);
-    }
-    rounds4(abef, cdgh, &wk);
-}
-
-/// Rounds 16..64 with the schedule computed on the way.
-#[inline]
-#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-fn rounds16_64<const N: usize>(
-    abef: &mut [__m128i; N],
-    cdgh: &mut [__m128i; N],
-    m: &mut [[__m128i; N]; 4],
-) {
-    let [m0, m1, m2, m3] = m;
-    for first in [16, 32, 48] {
-        step(abef, cdgh, m0, m1, m2, m3, first);
-        step(abef, cdgh, m1, m2, m3, m0, first + 4);
-        step(abef, cdgh, m2, m3, m0, m1, first + 8);
-        step(abef, cdgh, m3, m0, m1, m2, first + 12);
-    }
+/// Rounds 16..64, computing the schedule on the way (fully unrolled).
+macro_rules! rounds16_64 {
+    ($abef:ident, $cdgh:ident, $m0:ident, $m1:ident, $m2:ident, $m3:ident) => {{
+        step!($abef, $cdgh, $m0, $m1, $m2, $m3, 16);
+        step!($abef, $cdgh, $m1, $m2, $m3, $m0, 20);
+        step!($abef, $cdgh, $m2, $m3, $m0, $m1, 24);
+        step!($abef, $cdgh, $m3, $m0, $m1, $m2, 28);
+        step!($abef, $cdgh, $m0, $m1, $m2, $m3, 32);
+        step!($abef, $cdgh, $m1, $m2, $m3, $m0, 36);
+        step!($abef, $cdgh, $m2, $m3, $m0, $m1, 40);
+        step!($abef, $cdgh, $m3, $m0, $m1, $m2, 44);
+        step!($abef, $cdgh, $m0, $m1, $m2, $m3, 48);
+        step!($abef, $cdgh, $m1, $m2, $m3, $m0, 52);
+        step!($abef, $cdgh, $m2, $m3, $m0, $m1, 56);
+        step!($abef, $cdgh, $m3, $m0, $m1, $m2, 60);
+    }};
 }
 
 /// Outer H0 for N nonces whose second-block word 4 is `w4[j]`.
@@ -177,10 +159,13 @@ fn h0_group<const N: usize>(c: &Consts, w4: [u32; N]) -> [u32; N] {
     // Inner hash, second block, from round 4.
     let mut abef = [c.abef4; N];
     let mut cdgh = [c.cdgh4; N];
-    let mut m = [[c.m0; N], [c.m1; N], [_mm_setzero_si128(); N], [c.m3; N]];
+    let mut m0 = [c.m0; N];
+    let mut m1 = [c.m1; N];
+    let mut m2 = [_mm_setzero_si128(); N];
+    let mut m3 = [c.m3; N];
     let mut wk = [c.wk4; N];
     for j in 0..N {
-        m[1][j] = _mm_insert_epi32::<0>(c.m1, w4[j] as i32);
+        m1[j] = _mm_insert_epi32::<0>(c.m1, w4[j] as i32);
         wk[j] = _mm_insert_epi32::<0>(c.wk4, w4[j].wrapping_add(K[4]) as i32);
     }
     for j in 0..N {
@@ -189,43 +174,45 @@ fn h0_group<const N: usize>(c: &Consts, w4: [u32; N]) -> [u32; N] {
     for j in 0..N {
         abef[j] = _mm_sha256rnds2_epu32(abef[j], cdgh[j], c.wk6);
     }
-    rounds4_const(&mut abef, &mut cdgh, c.wk8);
-    rounds4_const(&mut abef, &mut cdgh, c.wk12);
-    rounds16_64(&mut abef, &mut cdgh, &mut m);
+    rounds4!(abef, cdgh, [c.wk8; N]);
+    rounds4!(abef, cdgh, [c.wk12; N]);
+    rounds16_64!(abef, cdgh, m0, m1, m2, m3);
 
     // Inner digest (state + midstate) is the outer message: words 0..4 and 4..8.
     for j in 0..N {
         let abef_h = _mm_add_epi32(abef[j], c.mid_abef);
         let cdgh_h = _mm_add_epi32(cdgh[j], c.mid_cdgh);
-        m[0][j] = _mm_shuffle_epi32::<0x1B>(_mm_unpackhi_epi64(cdgh_h, abef_h));
-        m[1][j] = _mm_shuffle_epi32::<0x1B>(_mm_unpacklo_epi64(cdgh_h, abef_h));
+        m0[j] = _mm_shuffle_epi32::<0x1B>(_mm_unpackhi_epi64(cdgh_h, abef_h));
+        m1[j] = _mm_shuffle_epi32::<0x1B>(_mm_unpacklo_epi64(cdgh_h, abef_h));
     }
-    m[2] = [words([OUTER_PAD, 0, 0, 0]); N];
-    m[3] = [words([0, 0, 0, OUTER_BITS]); N];
+    m2 = [words([OUTER_PAD, 0, 0, 0]); N];
+    m3 = [words([0, 0, 0, OUTER_BITS]); N];
     let (iv_abef, iv_cdgh) = state_pair(IV);
     abef = [iv_abef; N];
     cdgh = [iv_cdgh; N];
     let k0 = kv(0);
     let k4 = kv(4);
-    let mut wk0 = [k0; N];
-    let mut wk4 = [k4; N];
-    for j in 0..N {
-        wk0[j] = _mm_add_epi32(m[0][j], k0);
-        wk4[j] = _mm_add_epi32(m[1][j], k4);
-    }
-    rounds4(&mut abef, &mut cdgh, &wk0);
-    rounds4(&mut abef, &mut cdgh, &wk4);
-    rounds4_const(
-        &mut abef,
-        &mut cdgh,
-        words([K[8].wrapping_add(OUTER_PAD), K[9], K[10], K[11]]),
+    rounds4!(
+        abef,
+        cdgh,
+        std::array::from_fn(|j| _mm_add_epi32(m0[j], k0))
     );
-    rounds4_const(
-        &mut abef,
-        &mut cdgh,
-        words([K[12], K[13], K[14], K[15].wrapping_add(OUTER_BITS)]),
+    rounds4!(
+        abef,
+        cdgh,
+        std::array::from_fn(|j| _mm_add_epi32(m1[j], k4))
     );
-    rounds16_64(&mut abef, &mut cdgh, &mut m);
+    rounds4!(
+        abef,
+        cdgh,
+        [words([K[8].wrapping_add(OUTER_PAD), K[9], K[10], K[11]]); N]
+    );
+    rounds4!(
+        abef,
+        cdgh,
+        [words([K[12], K[13], K[14], K[15].wrapping_add(OUTER_BITS)]); N]
+    );
+    rounds16_64!(abef, cdgh, m0, m1, m2, m3);
 
     let mut h0 = [0u32; N];
     for j in 0..N {
