@@ -27,7 +27,8 @@
 //! - [`store`]: the storage seam, with an in-memory store;
 //! - [`chain`]: fork choice, reorganisation, orphans;
 //! - [`mempool`], [`ledger`]: pending transfers and block templates;
-//! - [`miner`]: the reference miner.
+//! - [`miner`]: the reference miner; [`mining`]: the fast multi-threaded one (midstate,
+//!   SHA-NI, AVX2 and AVX-512 kernels chosen at run time).
 
 pub mod address;
 pub mod block;
@@ -41,6 +42,7 @@ pub mod ledger;
 pub mod mempool;
 pub mod merkle;
 pub mod miner;
+pub mod mining;
 pub mod params;
 pub mod pow;
 pub mod protocol;

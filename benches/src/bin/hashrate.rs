@@ -1,0 +1,168 @@
+//! Hash-rate harness: every available mining kernel on 1 and 2 threads, next to the bound
+//! that `openssl speed` gives for SHA-256 on one core.
+//!
+//! ```text
+//! cargo run --release -p benches --bin hashrate [-- --seconds S] [--repeats R] [--kernel NAME]...
+//! ```
+//!
+//! Each measurement mines an impossible target through `chain_core::mining::mine` (so chunking,
+//! the shared counter and thread start-up are included), warms up briefly, then counts the
+//! nonces hashed in `S` seconds (default 3). Each is repeated `R` times (default 3) and the best
+//! rate is reported: other work on the machine only ever slows a run down.
+//!
+//! The openssl bound: `openssl speed -evp sha256 -bytes 8192 -seconds 3` reports bytes per
+//! second on one core; dividing by 64 gives SHA-256 compressions per second, and since every
+//! nonce needs two compressions (the header's second block and the outer hash; the first block
+//! is a per-job midstate), half of that is the nonces per second a miner built on that
+//! implementation could reach. Lines `ratio <kernel> <threads> <value>` divide the measured
+//! rate by that single-core bound (for 2 threads too), and `scaling <kernel> <value>` is the
+//! 2-thread rate over the 1-thread rate.
+
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chain_core::mining::{HEADER_LEN, Job, Kernel, mine};
+
+/// Thread counts measured for every kernel.
+const THREADS: [usize; 2] = [1, 2];
+
+/// Nonces per second of `kernel` on `threads` threads, measured over `seconds`.
+fn measure(job: &Job, kernel: Kernel, threads: usize, seconds: f64) -> f64 {
+    let stop = AtomicBool::new(false);
+    let counter = AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        let miner = scope.spawn(|| mine(job, kernel, threads, 0, &stop, &counter));
+        std::thread::sleep(Duration::from_millis(300));
+        let before = counter.load(Ordering::Relaxed);
+        let started = Instant::now();
+        std::thread::sleep(Duration::from_secs_f64(seconds));
+        let hashed = counter.load(Ordering::Relaxed) - before;
+        let elapsed = started.elapsed();
+        stop.store(true, Ordering::Relaxed);
+        if let Ok(Some((nonce, _))) = miner.join() {
+            eprintln!("unexpected: nonce {nonce} met an impossible target");
+        }
+        hashed as f64 / elapsed.as_secs_f64()
+    })
+}
+
+/// Bytes per second of `openssl speed -evp sha256` on 8192-byte blocks, or why not.
+fn openssl_bytes_per_second() -> Result<f64, String> {
+    let output = Command::new("openssl")
+        .args(["speed", "-evp", "sha256", "-bytes", "8192", "-seconds", "3"])
+        .output()
+        .map_err(|e| format!("cannot run openssl: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("openssl speed failed: {}", output.status));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    // The result line: "sha256   1751285.76k" (thousands of bytes per second).
+    stdout
+        .lines()
+        .filter(|line| line.starts_with("sha256"))
+        .filter_map(|line| line.split_whitespace().last())
+        .filter_map(|field| field.strip_suffix('k'))
+        .find_map(|kilo| kilo.parse::<f64>().ok())
+        .map(|kilo| kilo * 1000.0)
+        .ok_or_else(|| format!("no sha256 rate in openssl output:\n{stdout}"))
+}
+
+fn main() {
+    let mut seconds = 3.0f64;
+    let mut repeats = 3usize;
+    let mut kernels = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match (arg.as_str(), args.next()) {
+            ("--seconds", Some(value)) => match value.parse() {
+                Ok(value) => seconds = value,
+                Err(_) => return eprintln!("--seconds takes a number, not {value:?}"),
+            },
+            ("--repeats", Some(value)) => match value.parse() {
+                Ok(value) if value > 0 => repeats = value,
+                _ => return eprintln!("--repeats takes a positive integer, not {value:?}"),
+            },
+            ("--kernel", Some(name)) => match Kernel::from_name(&name) {
+                Some(kernel) => kernels.push(kernel),
+                None => return eprintln!("unknown kernel {name:?}"),
+            },
+            _ => {
+                return eprintln!(
+                    "usage: hashrate [--seconds S] [--repeats R] \
+                     [--kernel portable|sha-ni|avx2|avx512]..."
+                );
+            }
+        }
+    }
+    let available = Kernel::available();
+    for kernel in Kernel::ALL {
+        if !available.contains(&kernel) {
+            println!("kernel {kernel}: not available on this CPU, skipped");
+        }
+    }
+    if kernels.is_empty() {
+        kernels = available.clone();
+    }
+    kernels.retain(|k| available.contains(k));
+
+    // openssl first, while nothing else runs.
+    let bound = match openssl_bytes_per_second() {
+        Ok(bytes) => {
+            let compressions = bytes / 64.0;
+            let bound = compressions / 2.0;
+            println!(
+                "openssl speed -evp sha256 -bytes 8192 -seconds 3: {:.2} kB/s on one core",
+                bytes / 1000.0
+            );
+            println!(
+                "openssl bound: {:.2} M compressions/s / 2 compressions per nonce \
+                 (second header block + outer hash) = {:.2} M nonces/s per core",
+                compressions / 1e6,
+                bound / 1e6
+            );
+            Some(bound)
+        }
+        Err(why) => {
+            println!("openssl bound unavailable ({why}); printing rates without ratios");
+            None
+        }
+    };
+
+    // The all-zero target is never met, so the miners run until stopped.
+    let job = Job::new(&[0x5a; HEADER_LEN], &[0; 32]);
+    println!(
+        "best kernel: {}; best of {repeats} runs of {seconds} s per measurement",
+        Kernel::best()
+    );
+    let mut lines = Vec::new();
+    for &kernel in &kernels {
+        let mut rates = Vec::new();
+        for threads in THREADS {
+            let runs: Vec<f64> = (0..repeats)
+                .map(|_| measure(&job, kernel, threads, seconds))
+                .collect();
+            let rate = runs.iter().copied().fold(0.0, f64::max);
+            let runs: Vec<String> = runs.iter().map(|r| format!("{:.2}", r / 1e6)).collect();
+            println!(
+                "hashrate {kernel} {threads} {rate:.0} ({:.2} MH/s; runs {} MH/s)",
+                rate / 1e6,
+                runs.join(", ")
+            );
+            rates.push((threads, rate));
+        }
+        lines.push((kernel, rates));
+    }
+    if let Some(bound) = bound {
+        for (kernel, rates) in &lines {
+            for (threads, rate) in rates {
+                println!("ratio {kernel} {threads} {:.2}", rate / bound);
+            }
+        }
+    }
+    for (kernel, rates) in &lines {
+        if let [(1, one), (2, two)] = rates[..] {
+            println!("scaling {kernel} {:.2}", two / one);
+        }
+    }
+}
