@@ -254,6 +254,11 @@ impl<S: Store> Chain<S> {
         &self.store
     }
 
+    /// Ends the chain, giving back its store.
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
     /// The store, for writes that are not the chain's own (pending transfers).
     pub fn store_mut(&mut self) -> &mut S {
         &mut self.store

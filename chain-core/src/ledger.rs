@@ -66,6 +66,11 @@ impl<S: Store> Ledger<S> {
         &mut self.chain
     }
 
+    /// Ends the ledger, giving back its store (to close it).
+    pub fn into_store(self) -> S {
+        self.chain.into_store()
+    }
+
     /// The mempool.
     pub fn mempool(&self) -> &Mempool {
         &self.mempool

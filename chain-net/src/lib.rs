@@ -1,1 +1,33 @@
-//! The tokio TCP adapter that drives the core peer protocol, and the embeddable `Node`.
+//! The TCP adapter for the core's peer protocol, and the embeddable [`Node`](start).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), chain_net::NetError> {
+//! use chain_core::params::ChainParams;
+//! use chain_core::store::MemoryStore;
+//! let mut config = chain_net::NodeConfig::new(ChainParams::regtest());
+//! config.listen = Some("127.0.0.1:0".parse().expect("an address"));
+//! let node = chain_net::start(config, MemoryStore::new()).await?;
+//! println!("height {}", node.status().await?.height);
+//! node.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Bird's-eye view: one **core thread** owns the protocol state machine, the ledger and its
+//! (blocking) store; tokio tasks own the sockets. Inputs (frames, connection events, ticks,
+//! found blocks, API commands) reach the core over one bounded channel; the core answers with
+//! frames queued to each connection's writer, dials, disconnects and events on a broadcast
+//! channel. See `node.rs` for the tasks, `core.rs` for the thread, `connection.rs` for framing.
+
+mod command;
+pub mod connection;
+mod core;
+mod error;
+mod handle;
+mod miner;
+mod node;
+pub mod views;
+
+pub use crate::core::{BlockRef, MiningConfig};
+pub use error::NetError;
+pub use handle::NodeHandle;
+pub use node::{NodeConfig, start};

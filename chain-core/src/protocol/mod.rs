@@ -279,6 +279,11 @@ impl<S: Store> Protocol<S> {
         &self.ledger
     }
 
+    /// Ends the protocol, giving back its ledger.
+    pub fn into_ledger(self) -> Ledger<S> {
+        self.ledger
+    }
+
     /// The ledger, mutably (for settings).
     pub fn ledger_mut(&mut self) -> &mut Ledger<S> {
         &mut self.ledger
@@ -335,6 +340,12 @@ impl<S: Store> Protocol<S> {
             .map(|(_, h)| h)
             .filter(|h| *h > tip)
             .unwrap_or(tip)
+    }
+
+    /// Sync internals for diagnostics: validated headers waiting for blocks, blocks queued,
+    /// blocks in flight.
+    pub fn sync_counts(&self) -> (usize, usize, usize) {
+        (self.headers.len(), self.queue.len(), self.in_flight.len())
     }
 
     /// Whether blocks are still being downloaded.
@@ -530,6 +541,10 @@ impl<S: Store> Protocol<S> {
                 for item in items {
                     if let Inventory::Block(hash) = item {
                         self.unassign(peer, &hash);
+                        // It does not have it after all: ask someone else.
+                        if let Some(state) = self.peers.get_mut(&peer) {
+                            state.known.remove(&item);
+                        }
                     }
                 }
                 self.request_blocks(now);
@@ -868,6 +883,9 @@ impl<S: Store> Protocol<S> {
             }
             last = Some(hash);
         }
+        if let Some(last) = last {
+            self.mark_ancestors_known(peer, last);
+        }
         if full && let Some(last) = last {
             self.send(
                 peer,
@@ -879,6 +897,22 @@ impl<S: Store> Protocol<S> {
         }
         self.request_blocks(now);
         Ok(())
+    }
+
+    /// A peer that has a block has all its ancestors: mark the pending ones as known to it, so
+    /// they can be fetched from it.
+    fn mark_ancestors_known(&mut self, peer: PeerId, hash: BlockHash) {
+        let Some(state) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        let mut cursor = Some(hash);
+        while let Some(hash) = cursor {
+            let Some(pending) = self.headers.get(&hash) else {
+                break;
+            };
+            state.known.insert(Inventory::Block(hash));
+            cursor = Some(pending.header.prev_hash);
+        }
     }
 
     fn unassign(&mut self, peer: PeerId, hash: &BlockHash) {
@@ -893,48 +927,43 @@ impl<S: Store> Protocol<S> {
         }
     }
 
-    /// Hands queued blocks within the download window to peers that have them.
+    /// Hands queued blocks within the download window to peers that have them, lowest first.
+    /// Blocks out of the window, or that no free peer has, stay queued for a later call.
     fn request_blocks(&mut self, now: u64) {
         let tip = self.ledger.chain().tip().height;
         let limit = Height(tip.0 + self.config.download_window);
+        let max = self.config.max_in_flight_per_peer;
+        let mut queued: Vec<(Height, BlockHash)> = std::mem::take(&mut self.queue)
+            .into_iter()
+            .filter_map(|hash| self.headers.get(&hash).map(|p| (p.height, hash)))
+            .filter(|(_, hash)| !self.in_flight.contains_key(hash))
+            .collect();
+        queued.sort();
+        queued.dedup();
         let mut requests: BTreeMap<PeerId, Vec<Inventory>> = BTreeMap::new();
-        let mut deferred = VecDeque::new();
-        while let Some(hash) = self.queue.pop_front() {
-            let Some(pending) = self.headers.get(&hash).copied() else {
-                continue;
+        for (height, hash) in queued {
+            // Only a peer that announced or sent this block's header has it: a peer on another
+            // fork at a greater height does not.
+            let item = Inventory::Block(hash);
+            let candidate = if height <= limit {
+                self.peers
+                    .iter()
+                    .filter(|(_, p)| p.ready && p.known.contains(&item) && p.in_flight.len() < max)
+                    .min_by_key(|(id, p)| (p.in_flight.len(), **id))
+                    .map(|(id, _)| *id)
+            } else {
+                None
             };
-            if self.in_flight.contains_key(&hash) {
-                continue;
+            match candidate {
+                Some(peer) => {
+                    if let Some(state) = self.peers.get_mut(&peer) {
+                        state.in_flight.insert(hash);
+                    }
+                    self.in_flight.insert(hash, (peer, now));
+                    requests.entry(peer).or_default().push(item);
+                }
+                None => self.queue.push_back(hash),
             }
-            if pending.height > limit {
-                deferred.push_back(hash);
-                break;
-            }
-            // The least busy ready peer whose chain reaches this height.
-            let max = self.config.max_in_flight_per_peer;
-            let candidate = self
-                .peers
-                .iter()
-                .filter(|(_, p)| {
-                    p.ready && p.best_height >= pending.height && p.in_flight.len() < max
-                })
-                .min_by_key(|(id, p)| (p.in_flight.len(), **id))
-                .map(|(id, _)| *id);
-            let Some(peer) = candidate else {
-                deferred.push_back(hash);
-                break;
-            };
-            if let Some(state) = self.peers.get_mut(&peer) {
-                state.in_flight.insert(hash);
-            }
-            self.in_flight.insert(hash, (peer, now));
-            requests
-                .entry(peer)
-                .or_default()
-                .push(Inventory::Block(hash));
-        }
-        while let Some(hash) = deferred.pop_back() {
-            self.queue.push_front(hash);
         }
         for (peer, items) in requests {
             for chunk in items.chunks(MAX_INV) {
@@ -1001,10 +1030,9 @@ impl<S: Store> Protocol<S> {
             if let ChainEvent::TipChanged(change) = &event
                 && let Some(last) = change.connected.last()
             {
-                let item = Inventory::Block(last.hash);
-                if !self.is_syncing() {
-                    self.announce(item, from);
-                }
+                // Announce every new tip: peers that know it already are skipped, and a peer that
+                // is behind learns where to sync to.
+                self.announce(Inventory::Block(last.hash), from);
                 let target = self.best_header_height();
                 self.outbox.push(Io::Event(NodeEvent::SyncProgress {
                     height: last.height,

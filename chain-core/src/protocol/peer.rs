@@ -90,6 +90,12 @@ impl<T: std::hash::Hash + Eq + Copy> BoundedSet<T> {
         true
     }
 
+    pub(crate) fn remove(&mut self, item: &T) {
+        if self.items.remove(item) {
+            self.order.retain(|i| i != item);
+        }
+    }
+
     pub(crate) fn contains(&self, item: &T) -> bool {
         self.items.contains(item)
     }

@@ -453,9 +453,9 @@ impl Sim {
         if std::env::var("SIM_DEBUG").is_ok() {
             let best = tips.iter().max_by_key(|(_, n)| **n).map(|(h, _)| *h);
             for (i, node) in self.nodes.iter().enumerate() {
-                if Some(node.ledger().chain().tip().hash) != best {
+                if Some(node.ledger().chain().tip().hash) != best || self.nodes.len() < 5 {
                     eprintln!(
-                        "node {i}: height {} peers {:?} known {} syncing {} best header {}",
+                        "node {i}: height {} peers {:?} known {} syncing {} best header {} sync {:?} orphans {}",
                         node.ledger().chain().tip().height,
                         node.peers()
                             .iter()
@@ -464,6 +464,8 @@ impl Sim {
                         node.known_addresses().len(),
                         node.is_syncing(),
                         node.best_header_height(),
+                        node.sync_counts(),
+                        node.ledger().chain().orphan_count(),
                     );
                 }
             }

@@ -26,3 +26,31 @@ fn fifty_nodes_converge_after_partitions_heal_for_every_seed() {
         "seeds that did not converge: {failures:?}"
     );
 }
+
+/// Three nodes mining as fast as regtest allows (a block every few milliseconds, so every node
+/// forks from every other all the time), then quiet: they must still end on one tip.
+#[test]
+fn three_nodes_mining_fast_converge() {
+    let mut failures = Vec::new();
+    for seed in seeds().into_iter().take(20) {
+        let config = SimConfig {
+            nodes: 3,
+            latency_ms: (1, 5),
+            loss_per_mille: 0,
+            blocks: 300,
+            block_interval_ms: 3,
+            transfers: 20,
+            partition: false,
+            settle_secs: 300,
+        };
+        let report = simulate(config, seed);
+        if !report.converged {
+            eprintln!("simulation failed: SIM_SEED={seed} {report:?}");
+            failures.push(seed);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "seeds that did not converge: {failures:?}"
+    );
+}

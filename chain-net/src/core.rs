@@ -1,0 +1,588 @@
+//! The core thread: the one owner of the protocol state machine (and so of the ledger and its
+//! store). Connection tasks, the ticker, the miner and API handles send it inputs over one
+//! channel; it feeds them to the protocol and carries out what comes back.
+//!
+//! SQLite is blocking, so the store lives here, on a plain thread, never on the async runtime's
+//! workers. Everything the protocol asks to send is encoded here once and handed to the
+//! connection's writer task; a peer too slow to drain its queue is disconnected rather than
+//! allowed to hold memory.
+
+use crate::command::Command;
+use crate::miner::Miner;
+use crate::views::*;
+use chain_core::address::Address;
+use chain_core::block::Block;
+use chain_core::chain::ChainEvent;
+use chain_core::merkle::MerkleProof;
+use chain_core::protocol::frame::{FrameError, encode_frame};
+use chain_core::protocol::{Direction, Io, NodeEvent, PeerId, Protocol};
+use chain_core::store::Store;
+use chain_core::tx::Transaction;
+use chain_core::units::Height;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+
+/// What the core thread is told.
+#[derive(Debug)]
+pub(crate) enum Input {
+    Tick,
+    Connected {
+        peer: PeerId,
+        addr: SocketAddr,
+        direction: Direction,
+        writer: mpsc::Sender<Arc<Vec<u8>>>,
+        cancel: CancellationToken,
+    },
+    ConnectFailed(SocketAddr),
+    Message(PeerId, chain_core::protocol::Message),
+    Malformed(PeerId, FrameError),
+    Disconnected(PeerId),
+    BlockFound(u64, Block),
+    Command(Command),
+}
+
+/// The mining settings of a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MiningConfig {
+    /// Who the coinbase pays.
+    pub address: Address,
+    /// Mining threads.
+    pub threads: usize,
+}
+
+struct Connection {
+    writer: mpsc::Sender<Arc<Vec<u8>>>,
+    cancel: CancellationToken,
+}
+
+pub(crate) struct Core<S: Store> {
+    protocol: Protocol<S>,
+    connections: HashMap<PeerId, Connection>,
+    events: broadcast::Sender<NodeEvent>,
+    dial: Box<dyn Fn(SocketAddr) + Send>,
+    inputs: mpsc::Sender<Input>,
+    listen: Option<SocketAddr>,
+    mining: Option<(MiningConfig, Miner)>,
+    job: u64,
+    template_dirty: bool,
+    template_at: u64,
+    rate: (u64, u64, f64),
+}
+
+/// Seconds between template refreshes when only the mempool or the clock changed.
+const TEMPLATE_REFRESH_SECS: u64 = 2;
+
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl<S: Store> Core<S> {
+    pub(crate) fn new(
+        protocol: Protocol<S>,
+        events: broadcast::Sender<NodeEvent>,
+        dial: Box<dyn Fn(SocketAddr) + Send>,
+        inputs: mpsc::Sender<Input>,
+        listen: Option<SocketAddr>,
+    ) -> Self {
+        Self {
+            protocol,
+            connections: HashMap::new(),
+            events,
+            dial,
+            inputs,
+            listen,
+            mining: None,
+            job: 0,
+            template_dirty: false,
+            template_at: 0,
+            rate: (0, 0, 0.0),
+        }
+    }
+
+    /// Runs until told to shut down or every sender is gone.
+    pub(crate) fn run(mut self, mut inputs: mpsc::Receiver<Input>) -> S
+    where
+        S: Send,
+    {
+        while let Some(input) = inputs.blocking_recv() {
+            let now = unix_now();
+            let keep_going = self.handle(input, now);
+            self.execute();
+            if !keep_going {
+                break;
+            }
+        }
+        self.mining = None;
+        for (_, connection) in self.connections.drain() {
+            connection.cancel.cancel();
+        }
+        let peers: Vec<(SocketAddr, u64)> = self
+            .protocol
+            .known_addresses()
+            .iter()
+            .map(|a| (a.addr, a.last_seen))
+            .collect();
+        let _ = self
+            .protocol
+            .ledger_mut()
+            .chain_mut()
+            .store_mut()
+            .put_known_peers(&peers);
+        self.protocol.into_ledger().into_store()
+    }
+
+    fn handle(&mut self, input: Input, now: u64) -> bool {
+        let result = match input {
+            Input::Tick => {
+                self.refresh_template_if_due(now);
+                self.protocol.tick(now)
+            }
+            Input::Connected {
+                peer,
+                addr,
+                direction,
+                writer,
+                cancel,
+            } => {
+                self.connections.insert(peer, Connection { writer, cancel });
+                self.protocol.connected(peer, addr, direction, now);
+                Ok(())
+            }
+            Input::ConnectFailed(addr) => {
+                self.protocol.connect_failed(addr, now);
+                Ok(())
+            }
+            Input::Message(peer, message) => self.protocol.received(peer, message, now),
+            Input::Malformed(peer, error) => {
+                self.protocol.malformed(peer, &error, now);
+                Ok(())
+            }
+            Input::Disconnected(peer) => {
+                self.connections.remove(&peer);
+                self.protocol.disconnected(peer, now);
+                Ok(())
+            }
+            Input::BlockFound(job, block) => {
+                if job == self.job {
+                    match self.protocol.block_found(block, now) {
+                        Ok(_) => Ok(()),
+                        // A block on a tip that moved meanwhile: nothing lost but its hashes.
+                        Err(chain_core::Error::Block(_)) => Ok(()),
+                        Err(other) => Err(other),
+                    }
+                } else {
+                    Ok(())
+                }
+            }
+            Input::Command(Command::Shutdown(reply)) => {
+                drop(reply);
+                return false;
+            }
+            Input::Command(command) => {
+                self.command(command, now);
+                Ok(())
+            }
+        };
+        if let Err(error) = result {
+            tracing::error!(%error, "the chain store failed; stopping the node");
+            return false;
+        }
+        true
+    }
+
+    /// Carries out what the protocol asked for.
+    fn execute(&mut self) {
+        let network = self.protocol.ledger().params().network_id;
+        for io in self.protocol.drain_io() {
+            match io {
+                Io::Send(peer, message) => {
+                    let Some(connection) = self.connections.get(&peer) else {
+                        continue;
+                    };
+                    let frame = Arc::new(encode_frame(&message, network));
+                    if connection.writer.try_send(frame).is_err() {
+                        // Its queue is full: too slow to keep up.
+                        if let Some(connection) = self.connections.remove(&peer) {
+                            connection.cancel.cancel();
+                        }
+                        self.protocol.disconnected(peer, unix_now());
+                    }
+                }
+                Io::Disconnect(peer, reason) => {
+                    tracing::debug!(peer, ?reason, "disconnecting");
+                    if let Some(connection) = self.connections.remove(&peer) {
+                        connection.cancel.cancel();
+                    }
+                }
+                Io::Connect(addr) => (self.dial)(addr),
+                Io::Event(event) => {
+                    if let NodeEvent::Chain(ChainEvent::TipChanged(_)) = &event {
+                        self.new_template(unix_now());
+                    }
+                    if let NodeEvent::TransferAccepted(_) = &event {
+                        self.template_dirty = true;
+                    }
+                    let _ = self.events.send(event);
+                }
+            }
+        }
+    }
+
+    fn refresh_template_if_due(&mut self, now: u64) {
+        if self.mining.is_some()
+            && now >= self.template_at + TEMPLATE_REFRESH_SECS
+            && (self.template_dirty || now >= self.template_at + 10)
+        {
+            self.new_template(now);
+        }
+        if let Some((_, miner)) = &self.mining {
+            let hashes = miner.stats().hashes.load(Ordering::Relaxed);
+            let (last_hashes, last_at, _) = self.rate;
+            if now > last_at {
+                let rate = hashes.saturating_sub(last_hashes) as f64 / (now - last_at) as f64;
+                self.rate = (hashes, now, if last_at == 0 { 0.0 } else { rate });
+            }
+        }
+    }
+
+    fn new_template(&mut self, now: u64) {
+        let Some((config, miner)) = &self.mining else {
+            return;
+        };
+        match self.protocol.ledger().block_template(config.address, now) {
+            Ok(mut template) => {
+                self.job += 1;
+                // Threads of different nodes start at different nonces.
+                template.header.nonce = self.job.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                miner.set_job(self.job, template);
+                self.template_dirty = false;
+                self.template_at = now;
+            }
+            Err(error) => tracing::error!(%error, "could not build a block template"),
+        }
+    }
+
+    pub(crate) fn set_mining(&mut self, config: Option<MiningConfig>) {
+        self.mining = None;
+        self.rate = (0, 0, 0.0);
+        if let Some(config) = config {
+            let inputs = self.inputs.clone();
+            let miner = Miner::start(config.threads, move |job, block| {
+                let _ = inputs.blocking_send(Input::BlockFound(job, block));
+            });
+            self.mining = Some((config, miner));
+            self.new_template(unix_now());
+        }
+    }
+
+    fn command(&mut self, command: Command, now: u64) {
+        match command {
+            Command::Status(reply) => {
+                let _ = reply.send(self.status());
+            }
+            Command::SubmitTransfer(transfer, reply) => {
+                let result = self.protocol.submit_transfer(transfer, now);
+                let _ = reply.send(result.map(|r| r.map(|admitted| admitted.txid)));
+            }
+            Command::Block(which, reply) => {
+                let _ = reply.send(self.block_view(which));
+            }
+            Command::Blocks {
+                before,
+                limit,
+                reply,
+            } => {
+                let _ = reply.send(self.block_list(before, limit));
+            }
+            Command::Transfer(txid, reply) => {
+                let _ = reply.send(self.tx_lookup(&txid));
+            }
+            Command::Proof(txid, reply) => {
+                let _ = reply.send(self.proof(&txid));
+            }
+            Command::Account(address, reply) => {
+                let _ = reply.send(self.account(&address));
+            }
+            Command::History {
+                address,
+                before,
+                limit,
+                reply,
+            } => {
+                let _ = reply.send(self.history(&address, before, limit));
+            }
+            Command::Mempool(reply) => {
+                let prefix = self.protocol.ledger().params().address_prefix;
+                let items = self
+                    .protocol
+                    .ledger()
+                    .mempool()
+                    .entries()
+                    .into_iter()
+                    .map(|e| PendingView {
+                        tx: TxView::of(&Transaction::Transfer(e.transfer.clone()), prefix),
+                        size: e.size,
+                        added: e.added,
+                    })
+                    .collect();
+                let _ = reply.send(items);
+            }
+            Command::Peers(reply) => {
+                let peers = self
+                    .protocol
+                    .peers()
+                    .into_iter()
+                    .map(|p| PeerView {
+                        id: p.id,
+                        addr: p.addr.to_string(),
+                        direction: match p.direction {
+                            Direction::Inbound => "inbound",
+                            Direction::Outbound => "outbound",
+                        },
+                        ready: p.ready,
+                        best_height: p.best_height,
+                        score: p.score,
+                        agent: p.agent,
+                    })
+                    .collect();
+                let _ = reply.send(peers);
+            }
+            Command::AddPeer(addr) => {
+                self.protocol.add_address(addr, now);
+                (self.dial)(addr);
+            }
+            Command::SetMining(config, reply) => {
+                self.set_mining(config);
+                let _ = reply.send(());
+            }
+            Command::Shutdown(_) => {}
+        }
+    }
+
+    fn status(&self) -> NodeStatus {
+        let ledger = self.protocol.ledger();
+        let tip = *ledger.chain().tip();
+        let params = ledger.params();
+        let mining = match &self.mining {
+            Some((config, miner)) => MiningStatus {
+                enabled: true,
+                address: Some(config.address.to_text(params.address_prefix)),
+                threads: miner.threads(),
+                hash_rate: self.rate.2,
+                kernel: miner.kernel().name().to_string(),
+                blocks_found: miner.stats().found.load(Ordering::Relaxed),
+            },
+            None => MiningStatus::default(),
+        };
+        NodeStatus {
+            network: params.name.to_string(),
+            height: tip.height,
+            tip: tip.hash,
+            tip_time: tip.header.time,
+            bits: tip.header.bits.to_string(),
+            difficulty: tip
+                .header
+                .bits
+                .to_target()
+                .map(|t| t.work().as_f64())
+                .unwrap_or(0.0),
+            best_header_height: self.protocol.best_header_height(),
+            syncing: self.protocol.is_syncing(),
+            peers: self.protocol.peers().iter().filter(|p| p.ready).count(),
+            mempool_transfers: ledger.mempool().len(),
+            mempool_bytes: ledger.mempool().bytes(),
+            mining,
+            listen: self.listen.map(|a| a.to_string()),
+        }
+    }
+
+    fn block_view(&self, which: BlockRef) -> Result<Option<BlockView>, chain_core::Error> {
+        let ledger = self.protocol.ledger();
+        let store = ledger.chain().store();
+        let hash = match which {
+            BlockRef::Hash(hash) => hash,
+            BlockRef::Height(height) => match store.hash_at(height)? {
+                Some(hash) => hash,
+                None => return Ok(None),
+            },
+        };
+        let (Some(meta), Some(block)) = (store.meta(&hash)?, store.block(&hash)?) else {
+            return Ok(None);
+        };
+        let params = ledger.params();
+        let tip = ledger.chain().tip().height;
+        let in_best_chain = store.hash_at(meta.height)? == Some(hash);
+        Ok(Some(BlockView {
+            summary: BlockSummary::of(&meta, &block, params),
+            prev_hash: meta.header.prev_hash,
+            merkle_root: meta.header.merkle_root.to_string(),
+            bits: meta.header.bits.to_string(),
+            nonce: meta.header.nonce,
+            in_best_chain,
+            confirmations: if in_best_chain {
+                tip.0 - meta.height.0 + 1
+            } else {
+                0
+            },
+            txs: block
+                .txs
+                .iter()
+                .map(|tx| TxView::of(tx, params.address_prefix))
+                .collect(),
+        }))
+    }
+
+    fn block_list(
+        &self,
+        before: Option<Height>,
+        limit: usize,
+    ) -> Result<Vec<BlockSummary>, chain_core::Error> {
+        let ledger = self.protocol.ledger();
+        let store = ledger.chain().store();
+        let tip = ledger.chain().tip().height;
+        let top = before
+            .map(|h| h.0.saturating_sub(1))
+            .unwrap_or(tip.0)
+            .min(tip.0);
+        let mut out = Vec::new();
+        let mut height = top;
+        while out.len() < limit.min(100) {
+            if let Some(hash) = store.hash_at(Height(height))?
+                && let (Some(meta), Some(block)) = (store.meta(&hash)?, store.block(&hash)?)
+            {
+                out.push(BlockSummary::of(&meta, &block, ledger.params()));
+            }
+            if height == 0 {
+                break;
+            }
+            height -= 1;
+        }
+        Ok(out)
+    }
+
+    fn tx_lookup(
+        &self,
+        txid: &chain_core::hash::Txid,
+    ) -> Result<Option<TxLookup>, chain_core::Error> {
+        let ledger = self.protocol.ledger();
+        let prefix = ledger.params().address_prefix;
+        if let Some(entry) = ledger.mempool().get(txid) {
+            return Ok(Some(TxLookup {
+                tx: TxView::of(&Transaction::Transfer(entry.transfer.clone()), prefix),
+                status: TxStatus::Pending,
+            }));
+        }
+        let store = ledger.chain().store();
+        let Some(location) = store.tx_location(txid)? else {
+            return Ok(None);
+        };
+        let Some(block) = store.block(&location.block)? else {
+            return Ok(None);
+        };
+        let Some(tx) = block.txs.get(location.index as usize) else {
+            return Ok(None);
+        };
+        let tip = ledger.chain().tip().height;
+        Ok(Some(TxLookup {
+            tx: TxView::of(tx, prefix),
+            status: TxStatus::Confirmed {
+                block: location.block,
+                height: location.height,
+                confirmations: tip.0.saturating_sub(location.height.0) + 1,
+            },
+        }))
+    }
+
+    fn proof(&self, txid: &chain_core::hash::Txid) -> Result<Option<ProofView>, chain_core::Error> {
+        let store = self.protocol.ledger().chain().store();
+        let Some(location) = store.tx_location(txid)? else {
+            return Ok(None);
+        };
+        let Some(block) = store.block(&location.block)? else {
+            return Ok(None);
+        };
+        let txids = block.txids();
+        Ok(
+            MerkleProof::build(&txids, location.index as usize).map(|proof| ProofView {
+                txid: *txid,
+                block: location.block,
+                height: location.height,
+                merkle_root: block.header.merkle_root,
+                proof,
+            }),
+        )
+    }
+
+    fn account(&self, address: &Address) -> Result<AccountView, chain_core::Error> {
+        let ledger = self.protocol.ledger();
+        let account = ledger.chain().account(address)?;
+        let (pending_out, pending_in) = ledger.mempool().pending_flows(address);
+        Ok(AccountView {
+            address: address.to_text(ledger.params().address_prefix),
+            balance: account.balance,
+            nonce: account.nonce,
+            pending_out,
+            pending_in,
+            next_nonce: ledger.mempool().next_nonce(address, account),
+        })
+    }
+
+    fn history(
+        &self,
+        address: &Address,
+        before: Option<chain_core::store::HistoryCursor>,
+        limit: usize,
+    ) -> Result<HistoryPage, chain_core::Error> {
+        let ledger = self.protocol.ledger();
+        let store = ledger.chain().store();
+        let limit = limit.clamp(1, 100);
+        let entries = store.history(address, before, limit + 1)?;
+        let more = entries.len() > limit;
+        let tip = ledger.chain().tip().height;
+        let prefix = ledger.params().address_prefix;
+        let mut items = Vec::with_capacity(limit);
+        let mut blocks: HashMap<Height, Block> = HashMap::new();
+        for entry in entries.iter().take(limit) {
+            if !blocks.contains_key(&entry.height)
+                && let Some(hash) = store.hash_at(entry.height)?
+                && let Some(block) = store.block(&hash)?
+            {
+                blocks.insert(entry.height, block);
+            }
+            let Some(tx) = blocks
+                .get(&entry.height)
+                .and_then(|b| b.txs.get(entry.index as usize))
+            else {
+                continue;
+            };
+            items.push(HistoryItem {
+                tx: TxView::of(tx, prefix),
+                height: entry.height,
+                index: entry.index,
+                confirmations: tip.0.saturating_sub(entry.height.0) + 1,
+            });
+        }
+        let next = if more {
+            entries.get(limit - 1).map(|e| format_cursor(e.cursor()))
+        } else {
+            None
+        };
+        Ok(HistoryPage { items, next })
+    }
+}
+
+/// Which block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockRef {
+    /// By hash (any stored block).
+    Hash(chain_core::hash::BlockHash),
+    /// By height on the best chain.
+    Height(Height),
+}

@@ -1,0 +1,302 @@
+//! What a node tells its callers, in plain serialisable structs: the JSON of the web API and
+//! the CLI's `--json` output are these types.
+
+use chain_core::address::Address;
+use chain_core::block::Block;
+use chain_core::hash::{BlockHash, Txid};
+use chain_core::params::ChainParams;
+use chain_core::store::BlockMeta;
+use chain_core::tx::Transaction;
+use chain_core::units::{Amount, Height};
+use serde::Serialize;
+
+/// A node's state at a glance.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct NodeStatus {
+    /// Network name.
+    pub network: String,
+    /// Tip height.
+    pub height: Height,
+    /// Tip hash.
+    pub tip: BlockHash,
+    /// Tip time (unix seconds).
+    pub tip_time: u64,
+    /// Tip's target, in compact form (hex).
+    pub bits: String,
+    /// Expected hashes per block at the tip's target.
+    pub difficulty: f64,
+    /// The best header known (above the tip while syncing).
+    pub best_header_height: Height,
+    /// Whether blocks are being downloaded.
+    pub syncing: bool,
+    /// Connected peers (handshake done).
+    pub peers: usize,
+    /// Pending transfers.
+    pub mempool_transfers: usize,
+    /// Their encoded size.
+    pub mempool_bytes: usize,
+    /// Local mining.
+    pub mining: MiningStatus,
+    /// Where the node listens for peers, if it does.
+    pub listen: Option<String>,
+}
+
+/// The local miner's state.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct MiningStatus {
+    /// Whether it is mining.
+    pub enabled: bool,
+    /// Paid address (text form).
+    pub address: Option<String>,
+    /// Threads.
+    pub threads: usize,
+    /// Hashes per second over the last seconds.
+    pub hash_rate: f64,
+    /// The hashing kernel in use.
+    pub kernel: String,
+    /// Blocks this node mined since it started.
+    pub blocks_found: u64,
+}
+
+/// A transaction as people read it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TxView {
+    /// Its id.
+    pub txid: Txid,
+    /// `coinbase` or `transfer`.
+    pub kind: &'static str,
+    /// Sender address (transfers only).
+    pub from: Option<String>,
+    /// Receiver address.
+    pub to: String,
+    /// Amount moved.
+    pub amount: Amount,
+    /// Fee paid (zero for a coinbase).
+    pub fee: Amount,
+    /// Sender nonce (transfers only).
+    pub nonce: Option<u64>,
+    /// Memo, as text (invalid UTF-8 replaced).
+    pub memo: String,
+}
+
+impl TxView {
+    /// The view of `tx` with addresses under `prefix`.
+    pub fn of(tx: &Transaction, prefix: &str) -> Self {
+        match tx {
+            Transaction::Coinbase(c) => Self {
+                txid: tx.txid(),
+                kind: "coinbase",
+                from: None,
+                to: c.to.to_text(prefix),
+                amount: c.amount,
+                fee: Amount::ZERO,
+                nonce: None,
+                memo: String::new(),
+            },
+            Transaction::Transfer(t) => Self {
+                txid: tx.txid(),
+                kind: "transfer",
+                from: Some(t.sender().to_text(prefix)),
+                to: t.to.to_text(prefix),
+                amount: t.amount,
+                fee: t.fee,
+                nonce: Some(t.nonce),
+                memo: String::from_utf8_lossy(&t.memo).into_owned(),
+            },
+        }
+    }
+}
+
+/// Where a transaction stands.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum TxStatus {
+    /// Waiting in the mempool.
+    Pending,
+    /// In a block of the best chain.
+    Confirmed {
+        /// The block.
+        block: BlockHash,
+        /// Its height.
+        height: Height,
+        /// Blocks on top of it, itself included.
+        confirmations: u64,
+    },
+}
+
+/// A transaction and its status.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TxLookup {
+    /// The transaction.
+    pub tx: TxView,
+    /// Its status.
+    pub status: TxStatus,
+}
+
+/// A block summary (for lists).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BlockSummary {
+    /// Hash.
+    pub hash: BlockHash,
+    /// Height.
+    pub height: Height,
+    /// Time (unix seconds).
+    pub time: u64,
+    /// Transactions, coinbase included.
+    pub tx_count: usize,
+    /// Encoded size.
+    pub size: usize,
+    /// Expected hashes at its target.
+    pub difficulty: f64,
+    /// Who the coinbase paid.
+    pub miner: String,
+}
+
+/// A whole block.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BlockView {
+    /// Summary fields.
+    #[serde(flatten)]
+    pub summary: BlockSummary,
+    /// Parent hash.
+    pub prev_hash: BlockHash,
+    /// Merkle root.
+    pub merkle_root: String,
+    /// Compact target (hex).
+    pub bits: String,
+    /// Nonce.
+    pub nonce: u64,
+    /// Whether it is on the best chain.
+    pub in_best_chain: bool,
+    /// Blocks on top of it (itself included) if on the best chain.
+    pub confirmations: u64,
+    /// Its transactions.
+    pub txs: Vec<TxView>,
+}
+
+impl BlockSummary {
+    /// The summary of a stored block.
+    pub fn of(meta: &BlockMeta, block: &Block, params: &ChainParams) -> Self {
+        let miner = match block.txs.first() {
+            Some(Transaction::Coinbase(c)) => c.to.to_text(params.address_prefix),
+            _ => String::new(),
+        };
+        Self {
+            hash: meta.hash,
+            height: meta.height,
+            time: meta.header.time,
+            tx_count: block.txs.len(),
+            size: block.encoded_len(),
+            difficulty: meta
+                .header
+                .bits
+                .to_target()
+                .map(|t| t.work().as_f64())
+                .unwrap_or(0.0),
+            miner,
+        }
+    }
+}
+
+/// An address's account as a wallet shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AccountView {
+    /// Text form.
+    pub address: String,
+    /// Confirmed balance.
+    pub balance: Amount,
+    /// Confirmed nonce.
+    pub nonce: u64,
+    /// What pending transfers will take (amounts and fees).
+    pub pending_out: Amount,
+    /// What pending transfers will bring.
+    pub pending_in: Amount,
+    /// The nonce its next transfer should use.
+    pub next_nonce: u64,
+}
+
+/// One entry of an address's history.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct HistoryItem {
+    /// The transaction.
+    pub tx: TxView,
+    /// Its block's height.
+    pub height: Height,
+    /// Its position in the block.
+    pub index: u32,
+    /// Confirmations.
+    pub confirmations: u64,
+}
+
+/// A page of history, newest first, and the cursor for the next page.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct HistoryPage {
+    /// Entries.
+    pub items: Vec<HistoryItem>,
+    /// Pass as `before` to get the next page; `None` at the end.
+    pub next: Option<String>,
+}
+
+/// A pending transfer in the mempool.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PendingView {
+    /// The transfer.
+    pub tx: TxView,
+    /// Encoded size.
+    pub size: usize,
+    /// When it arrived (unix seconds).
+    pub added: u64,
+}
+
+/// A connected peer.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PeerView {
+    /// Connection id.
+    pub id: u64,
+    /// Remote address.
+    pub addr: String,
+    /// `inbound` or `outbound`.
+    pub direction: &'static str,
+    /// Handshake done.
+    pub ready: bool,
+    /// Its best height as known.
+    pub best_height: Height,
+    /// Misbehaviour score.
+    pub score: u32,
+    /// Its software.
+    pub agent: String,
+}
+
+/// A merkle inclusion proof of a confirmed transaction.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ProofView {
+    /// The transaction.
+    pub txid: Txid,
+    /// Its block.
+    pub block: BlockHash,
+    /// The block's height.
+    pub height: Height,
+    /// The block's merkle root.
+    pub merkle_root: chain_core::hash::MerkleRoot,
+    /// The proof.
+    pub proof: chain_core::merkle::MerkleProof,
+}
+
+/// Parses a history cursor `height:index`.
+pub fn parse_cursor(text: &str) -> Option<chain_core::store::HistoryCursor> {
+    let (height, index) = text.split_once(':')?;
+    Some(chain_core::store::HistoryCursor {
+        height: Height(height.parse().ok()?),
+        index: index.parse().ok()?,
+    })
+}
+
+/// Formats a history cursor as `height:index`.
+pub fn format_cursor(cursor: chain_core::store::HistoryCursor) -> String {
+    format!("{}:{}", cursor.height, cursor.index)
+}
+
+/// Addresses in views are text; this names the helper that makes them.
+pub fn address_text(address: &Address, params: &ChainParams) -> String {
+    address.to_text(params.address_prefix)
+}
