@@ -10,7 +10,8 @@
 //!   and for short and long (1,000,000 entries) histories in a large store, from the newest
 //!   entry and from a cursor in the middle.
 //!
-//! Large tables are filled directly (feature `bench-utils`) in one transaction each.
+//! Large tables are filled directly (feature `bench-utils`) in one transaction each. Under
+//! `cargo test` (which runs each benchmark once, unoptimised) the tables are kept small.
 
 use chain_core::address::Address;
 use chain_core::block::{Block, HEADER_VERSION, Header};
@@ -33,6 +34,15 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 const TRANSFERS: u64 = 1_000;
+
+/// `n`, or at most 20,000 when the benchmarks only run as tests (`cargo bench` passes `--bench`).
+fn scaled(n: usize) -> usize {
+    if std::env::args().any(|a| a == "--bench") {
+        n
+    } else {
+        n.min(20_000)
+    }
+}
 const PAGE: usize = 20;
 
 fn open(path: &Path, durability: Durability) -> SqliteStore {
@@ -122,7 +132,7 @@ fn bench_connect(c: &mut Criterion) {
         let genesis = params.genesis_block();
         connect(&mut store, &meta_of(&genesis, 0), &genesis);
         let mut rng = Rng::new(1);
-        fill_accounts(&mut store, &mut rng, 100_000);
+        fill_accounts(&mut store, &mut rng, scaled(100_000));
         let funded: Vec<AccountEntry> = senders
             .iter()
             .map(|k| AccountEntry {
@@ -188,7 +198,7 @@ fn bench_connect(c: &mut Criterion) {
 fn bench_balance(c: &mut Criterion) {
     let mut group = c.benchmark_group("balance");
     group.sample_size(50);
-    for count in [10_000, 1_000_000] {
+    for count in [10_000, scaled(1_000_000)] {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut store = open(&dir.path().join("chain.db"), Durability::Normal);
         let mut rng = Rng::new(2);
@@ -232,7 +242,7 @@ fn bench_history(c: &mut Criterion) {
     large
         .bench_put_history(&short, &history_entries(&short, 100))
         .expect("fill");
-    let long_entries = history_entries(&long, 1_000_000);
+    let long_entries = history_entries(&long, scaled(1_000_000) as u64);
     for chunk in long_entries.chunks(100_000) {
         large.bench_put_history(&long, chunk).expect("fill");
     }
