@@ -19,7 +19,7 @@
 //! and nothing to install (the `bundled` feature compiles SQLite in).
 //!
 //! Main decisions, each explained where it is made:
-//! - [`store`]: WAL mode with `synchronous=FULL` by default, so a committed block survives a
+//! - [`SqliteStore`]: WAL mode with `synchronous=FULL` by default, so a committed block survives a
 //!   crash or a power loss; the store is `Send`, owned by one thread; memory is bounded by
 //!   SQLite's page cache, not by the chain.
 //! - `schema`: the tables and their indexes, versioned migrations, and the read-only checks that
@@ -43,7 +43,7 @@ mod peers;
 mod read;
 mod row;
 mod schema;
-pub mod store;
+mod store;
 mod write;
 
 pub use error::Error;

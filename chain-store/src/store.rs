@@ -1,32 +1,5 @@
-//! [`SqliteStore`]: one SQLite connection, set up for a node's chain database.
-//!
-//! # Durability
-//!
-//! The database runs in WAL mode with `synchronous=FULL` by default: every committed
-//! transaction (a block stored, connected or disconnected) is synced to disk before the write
-//! returns, so a committed block survives a process crash *and* a power loss or kernel panic. With
-//! `synchronous=NORMAL` a process crash loses nothing either (the WAL is in the OS page cache), but
-//! a power loss can roll back the transactions since the last checkpoint. Either way the database
-//! is consistent after any crash: each write of the [`chain_core::store::ChainWrite`] trait is
-//! one SQLite transaction.
-//!
-//! FULL costs one `fsync` per commit (about 4 ms on the development machine's disk, see
-//! `docs/PERFORMANCE.md`). For a node receiving a block every few seconds that is nothing; for a
-//! bulk import or a test suite [`Durability::Normal`] is offered, and is safe as long as the
-//! machine itself does not lose power (the chain database can always be rebuilt from peers).
-//!
-//! # Threads
-//!
-//! SQLite calls block. [`SqliteStore`] is `Send` but not `Sync`: it is meant to be owned by one
-//! dedicated thread (the node's storage thread) that receives requests over a channel, never to be
-//! called from an async runtime's worker threads. This crate has no async code.
-//!
-//! # Memory
-//!
-//! Nothing here caches data that grows with the chain: reads go to SQLite, whose page cache is
-//! limited by `cache_size` (4 MiB by default, [`StoreOptions::cache_kib`]), and the prepared
-//! statement cache holds a fixed set of statements. The operating system's file cache does the
-//! rest.
+//! [`SqliteStore`]: one SQLite connection, set up for a node's chain database (durability,
+//! threads and memory are explained on the type).
 
 use crate::error::Error;
 use crate::schema;
@@ -74,7 +47,35 @@ const STATEMENT_CACHE: usize = 48;
 /// WAL size kept on disk after a checkpoint.
 const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
-/// The chain store on SQLite. See the [crate documentation](crate) for the layout and choices.
+/// The chain store on SQLite. See the [crate documentation](crate) for the layout.
+///
+/// # Durability
+///
+/// The database runs in WAL mode with `synchronous=FULL` by default: every committed
+/// transaction (a block stored, connected or disconnected) is synced to disk before the write
+/// returns, so a committed block survives a process crash *and* a power loss or kernel panic. With
+/// `synchronous=NORMAL` a process crash loses nothing either (the WAL is in the OS page cache), but
+/// a power loss can roll back the transactions since the last checkpoint. Either way the database
+/// is consistent after any crash: each write of the [`chain_core::store::ChainWrite`] trait is
+/// one SQLite transaction.
+///
+/// FULL costs one `fsync` per commit (about 4 ms on the development machine's disk, see
+/// `docs/PERFORMANCE.md`). For a node receiving a block every few seconds that is nothing; for a
+/// bulk import or a test suite [`Durability::Normal`] is offered, and is safe as long as the
+/// machine itself does not lose power (the chain database can always be rebuilt from peers).
+///
+/// # Threads
+///
+/// SQLite calls block. [`SqliteStore`] is `Send` but not `Sync`: it is meant to be owned by one
+/// dedicated thread (the node's storage thread) that receives requests over a channel, never to be
+/// called from an async runtime's worker threads. This crate has no async code.
+///
+/// # Memory
+///
+/// Nothing here caches data that grows with the chain: reads go to SQLite, whose page cache is
+/// limited by `cache_size` (4 MiB by default, [`StoreOptions::cache_kib`]), and the prepared
+/// statement cache holds a fixed set of statements. The operating system's file cache does the
+/// rest.
 pub struct SqliteStore {
     pub(crate) conn: Connection,
     path: PathBuf,
