@@ -291,3 +291,62 @@ impl ChainRead for SqliteStore {
         Ok(self.read_pending()?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chain_core::params::ChainParams;
+    use chain_core::store::{BlockStatus, ChainWrite};
+
+    fn work(value: u64, shift_bytes: usize) -> Work {
+        let mut bytes = [0u8; 32];
+        bytes[24 - shift_bytes..32 - shift_bytes].copy_from_slice(&value.to_be_bytes());
+        Work::from_be_bytes(bytes)
+    }
+
+    /// Big-endian blobs compare as the numbers they encode, across byte boundaries.
+    #[test]
+    fn heavier_than_compares_work_as_a_number() {
+        let params = ChainParams::regtest();
+        let mut store = SqliteStore::open_in_memory(&params).unwrap();
+        let genesis = params.genesis_block();
+        let works = [work(255, 0), work(256, 0), work(1, 20), work(7, 0)];
+        let mut hashes = Vec::new();
+        for (i, chain_work) in works.into_iter().enumerate() {
+            let mut block = genesis.clone();
+            block.header.nonce = i as u64;
+            let meta = BlockMeta {
+                hash: block.hash(),
+                header: block.header,
+                height: Height(1),
+                chain_work,
+                status: if i == 3 {
+                    BlockStatus::Invalid
+                } else {
+                    BlockStatus::Stored
+                },
+                seq: i as u64,
+            };
+            store.put_block(&meta, &block).unwrap();
+            hashes.push(meta.hash);
+        }
+        let heavier = |w: Work| {
+            let mut found: Vec<BlockHash> = store
+                .heavier_than(w)
+                .unwrap()
+                .into_iter()
+                .map(|m| m.hash)
+                .collect();
+            found.sort();
+            found
+        };
+        let mut expected = vec![hashes[1], hashes[2]];
+        expected.sort();
+        assert_eq!(heavier(work(255, 0)), expected);
+        assert_eq!(heavier(work(256, 0)), vec![hashes[2]]);
+        assert_eq!(heavier(work(1, 20)), vec![]);
+        // The invalid block (work 7) is never a candidate.
+        assert_eq!(heavier(Work::ZERO).len(), 3);
+        assert_eq!(store.max_seq().unwrap(), 3);
+    }
+}

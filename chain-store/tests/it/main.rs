@@ -7,5 +7,6 @@ mod conformance;
 #[cfg(unix)]
 mod crash;
 mod damage;
+mod model;
 mod open;
 mod reopen;
