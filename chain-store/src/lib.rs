@@ -1,1 +1,52 @@
-//! SQLite adapter for the `chain_core::store::Store` traits: chain, state, indexes, wallets.
+//! The chain store on SQLite: `chain-core`'s storage traits ([`ChainRead`], [`ChainWrite`],
+//! [`AccountRead`]) over one SQLite file, plus the node's list of known peers.
+//!
+//! ```
+//! use chain_core::prelude::*;
+//! use chain_store::SqliteStore;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let params = ChainParams::regtest();
+//! let store = SqliteStore::open(dir.path().join("chain.db"), &params)?;
+//! let ledger = Ledger::open(params, store, MempoolPolicy::default(), 1_800_000_000)?;
+//! assert_eq!(ledger.chain().tip().height, Height(0));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The core decides what to write (new account states, undo records); this crate records it,
+//! and behaves exactly as the core's in-memory store (it runs the core's conformance suite).
+//! Why SQLite: one file, transactions that survive crashes, indexes for the explorer's queries,
+//! and nothing to install (the `bundled` feature compiles SQLite in).
+//!
+//! Main decisions, each explained where it is made:
+//! - [`SqliteStore`]: WAL mode with `synchronous=FULL` by default, so a committed block survives a
+//!   crash or a power loss; the store is `Send`, owned by one thread; memory is bounded by
+//!   SQLite's page cache, not by the chain.
+//! - `schema`: the tables and their indexes, versioned migrations, and the read-only checks that
+//!   refuse a file that is not ours, newer, or of another network before anything is written.
+//! - `write`: every write of the trait is one SQLite transaction.
+//! - `row`: every value read back is checked; a damaged database gives
+//!   [`chain_core::error::StoreError::Corrupt`], never a panic.
+//!
+//! Errors: this crate's [`Error`] for its own API (opening, peers), converted into the core's
+//! `StoreError` where the traits need it.
+//!
+//! [`ChainRead`]: chain_core::store::ChainRead
+//! [`ChainWrite`]: chain_core::store::ChainWrite
+//! [`AccountRead`]: chain_core::state::AccountRead
+
+#[cfg(feature = "bench-utils")]
+#[doc(hidden)]
+pub mod bench_utils;
+mod error;
+mod peers;
+mod read;
+mod row;
+mod schema;
+mod store;
+mod write;
+
+pub use error::Error;
+pub use peers::PeerRecord;
+pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
+pub use store::{Durability, SqliteStore, StoreOptions};

@@ -1,0 +1,12 @@
+//! Integration tests of the SQLite store: one binary (fewer link steps on a small machine).
+
+// Helpers outside `#[test]` functions panic on failure too: that is how a test fails.
+#![allow(clippy::unwrap_used)]
+
+mod conformance;
+#[cfg(unix)]
+mod crash;
+mod damage;
+mod model;
+mod open;
+mod reopen;
