@@ -290,6 +290,16 @@ impl ChainRead for SqliteStore {
     fn pending(&self) -> Result<Vec<Transfer>, StoreError> {
         Ok(self.read_pending()?)
     }
+
+    fn known_peers(&self) -> Result<Vec<(std::net::SocketAddr, u64)>, StoreError> {
+        // Rows whose address no longer parses (none are written so) are skipped, not fatal.
+        Ok(self
+            .peers()?
+            .into_iter()
+            .filter(|p| p.ban_until == 0)
+            .filter_map(|p| p.address.parse().ok().map(|addr| (addr, p.last_seen)))
+            .collect())
+    }
 }
 
 #[cfg(test)]

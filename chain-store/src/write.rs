@@ -218,4 +218,8 @@ impl ChainWrite for SqliteStore {
     fn remove_pending(&mut self, txids: &[Txid]) -> Result<(), StoreError> {
         Ok(self.delete_pending(txids)?)
     }
+
+    fn put_known_peers(&mut self, peers: &[(std::net::SocketAddr, u64)]) -> Result<(), StoreError> {
+        Ok(self.replace_known_peers(peers)?)
+    }
 }
