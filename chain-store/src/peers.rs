@@ -84,6 +84,34 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Replaces the peers that are not banned by `peers` (address, last seen), in one
+    /// transaction; bans are kept.
+    ///
+    /// # Errors
+    ///
+    /// A SQLite failure.
+    pub fn replace_known_peers(
+        &mut self,
+        peers: &[(std::net::SocketAddr, u64)],
+    ) -> Result<(), Error> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM peers WHERE ban_until = 0", [])?;
+        for (addr, last_seen) in peers {
+            tx.prepare_cached(
+                "INSERT INTO peers (address, last_seen, ban_until) VALUES (?1, ?2, 0)
+                 ON CONFLICT(address) DO UPDATE SET last_seen = excluded.last_seen",
+            )?
+            .execute(params![
+                addr.to_string(),
+                row::to_sql_int(*last_seen, "last seen time")?
+            ])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,33 +153,5 @@ mod tests {
             .execute("INSERT INTO peers VALUES ('p', -1, 0)", [])
             .unwrap();
         assert!(matches!(store.peers(), Err(Error::Corrupt(_))));
-    }
-}
-
-impl SqliteStore {
-    /// Replaces the peers that are not banned by `peers` (address, last seen), in one
-    /// transaction; bans are kept.
-    ///
-    /// # Errors
-    ///
-    /// A SQLite failure.
-    pub fn replace_known_peers(
-        &mut self,
-        peers: &[(std::net::SocketAddr, u64)],
-    ) -> Result<(), Error> {
-        let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM peers WHERE ban_until = 0", [])?;
-        for (addr, last_seen) in peers {
-            tx.prepare_cached(
-                "INSERT INTO peers (address, last_seen, ban_until) VALUES (?1, ?2, 0)
-                 ON CONFLICT(address) DO UPDATE SET last_seen = excluded.last_seen",
-            )?
-            .execute(params![
-                addr.to_string(),
-                row::to_sql_int(*last_seen, "last seen time")?
-            ])?;
-        }
-        tx.commit()?;
-        Ok(())
     }
 }
