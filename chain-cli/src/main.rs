@@ -1,2 +1,686 @@
-//! The `chain` binary: argument parsing and printing over the library crates.
-fn main() {}
+//! The `chain` binary: parses arguments, calls the library, prints, and picks an exit code.
+
+use chain_cli::client::Client;
+use chain_cli::error::CliError;
+use chain_cli::wallet::Wallet;
+use chain_cli::{NodeOptions, start_node};
+use chain_core::address::Address;
+use chain_core::encode::Encode;
+use chain_core::keystore::KdfParams;
+use chain_core::params::ChainParams;
+use chain_core::tx::UnsignedTransfer;
+use chain_core::units::Amount;
+use chain_net::MiningConfig;
+use clap::{Parser, Subcommand};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// A small proof-of-work blockchain: local networks of miners, nodes, wallets and queries.
+#[derive(Parser)]
+#[command(name = "chain", version, about)]
+struct Cli {
+    /// The node API to talk to.
+    #[arg(
+        long,
+        global = true,
+        env = "CHAIN_NODE",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    node: String,
+    /// API token for commands that change state (default: read from the node's data directory).
+    #[arg(long, global = true, env = "CHAIN_API_TOKEN")]
+    token: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start a local network of miners on 127.0.0.1, each with its own data, port and wallet.
+    Devnet {
+        /// Miner nodes.
+        #[arg(long, default_value_t = 3)]
+        nodes: usize,
+        /// Where the network keeps its data (one folder per node).
+        #[arg(long, env = "CHAIN_DATA_DIR", default_value = "data/devnet")]
+        data_dir: PathBuf,
+        /// First peer port (node i listens on port + i).
+        #[arg(long, default_value_t = 7410)]
+        p2p_port: u16,
+        /// First API port (node i serves on port + i).
+        #[arg(long, default_value_t = 8080)]
+        api_port: u16,
+        /// Mining threads per node.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Network preset.
+        #[arg(long, default_value = "devnet")]
+        network: String,
+    },
+    /// Run one node.
+    Node {
+        /// Network preset (`devnet`, `regtest`).
+        #[arg(long, env = "CHAIN_NETWORK", default_value = "devnet")]
+        network: String,
+        /// Data directory.
+        #[arg(long, env = "CHAIN_DATA_DIR", default_value = "data/node")]
+        data_dir: PathBuf,
+        /// Peer listen address.
+        #[arg(long, env = "CHAIN_LISTEN", default_value = "127.0.0.1:7410")]
+        listen: SocketAddr,
+        /// A peer to connect to (repeat for more).
+        #[arg(long = "peer")]
+        peers: Vec<SocketAddr>,
+        /// Mine.
+        #[arg(long)]
+        mine: bool,
+        /// Address to mine to.
+        #[arg(long, env = "CHAIN_MINER_ADDRESS")]
+        miner_address: Option<String>,
+        /// Mining threads.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// API listen address.
+        #[arg(long, env = "CHAIN_API", default_value = "127.0.0.1:8080")]
+        api: SocketAddr,
+    },
+    /// Keys, balances and payments.
+    Wallet {
+        /// The wallet file.
+        #[arg(long, env = "CHAIN_WALLET", default_value = "data/wallet.json")]
+        wallet: PathBuf,
+        /// Read the password from this file (else $CHAIN_PASSWORD, else a prompt).
+        #[arg(long, global = true)]
+        password_file: Option<PathBuf>,
+        #[command(subcommand)]
+        command: WalletCommand,
+    },
+    /// The node's status.
+    Status,
+    /// A block by height or hash.
+    Block {
+        /// Height or hash.
+        id: String,
+    },
+    /// A transaction and its status.
+    Tx {
+        /// Txid.
+        txid: String,
+    },
+    /// An address's balance and nonce.
+    Address {
+        /// Address.
+        address: String,
+    },
+    /// Connected peers.
+    Peers,
+    /// Pending transfers.
+    Mempool,
+}
+
+#[derive(Subcommand)]
+enum WalletCommand {
+    /// Create a key.
+    New {
+        /// Its name.
+        #[arg(long, default_value = "default")]
+        name: String,
+        /// Its network.
+        #[arg(long, default_value = "devnet")]
+        network: String,
+    },
+    /// List keys.
+    List,
+    /// Print a key's address.
+    Address {
+        /// Key name (default: the first).
+        name: Option<String>,
+    },
+    /// A key's balance.
+    Balance {
+        /// Key name (default: the first).
+        name: Option<String>,
+    },
+    /// Send coins.
+    Send {
+        /// Receiver address.
+        to: String,
+        /// Amount in coins (e.g. 1.5).
+        amount: String,
+        /// Fee in coins.
+        #[arg(long, default_value = "0.00001")]
+        fee: String,
+        /// A memo.
+        #[arg(long, default_value = "")]
+        memo: String,
+        /// Key to send from (default: the first).
+        #[arg(long)]
+        from: Option<String>,
+    },
+    /// A key's history.
+    History {
+        /// Key name (default: the first).
+        name: Option<String>,
+        /// Entries to show.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+fn params(name: &str) -> Result<ChainParams, CliError> {
+    ChainParams::by_name(name)
+        .ok_or_else(|| CliError::Usage(format!("unknown network `{name}` (devnet, regtest)")))
+}
+
+fn coins(value: &Value) -> String {
+    Amount(value.as_u64().unwrap_or(0)).to_string()
+}
+
+fn print(json_mode: bool, value: &Value, text: impl FnOnce(&Value) -> String) {
+    if json_mode {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        );
+    } else {
+        println!("{}", text(value));
+    }
+}
+
+fn password(file: &Option<PathBuf>, confirm: bool) -> Result<String, CliError> {
+    if let Some(file) = file {
+        return Ok(std::fs::read_to_string(file)?
+            .trim_end_matches(['\n', '\r'])
+            .to_string());
+    }
+    if let Ok(password) = std::env::var("CHAIN_PASSWORD") {
+        return Ok(password);
+    }
+    let first = rpassword::prompt_password("password: ")?;
+    if confirm && rpassword::prompt_password("again: ")? != first {
+        return Err(CliError::Usage("the passwords differ".into()));
+    }
+    Ok(first)
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    let client = || Client::new(&cli.node, cli.token.clone());
+    match cli.command {
+        Command::Devnet {
+            nodes,
+            data_dir,
+            p2p_port,
+            api_port,
+            threads,
+            network,
+        } => devnet(
+            nodes,
+            data_dir,
+            p2p_port,
+            api_port,
+            threads,
+            params(&network)?,
+        ),
+        Command::Node {
+            network,
+            data_dir,
+            listen,
+            peers,
+            mine,
+            miner_address,
+            threads,
+            api,
+        } => {
+            let params = params(&network)?;
+            let mining = match (mine, miner_address) {
+                (false, _) => None,
+                (true, None) => return Err(CliError::Usage("--mine needs --miner-address".into())),
+                (true, Some(text)) => Some(MiningConfig {
+                    address: Address::parse(&text, params.address_prefix)
+                        .map_err(|e| CliError::BadAddress(e.to_string()))?,
+                    threads,
+                }),
+            };
+            run_nodes(vec![NodeOptions {
+                params,
+                data_dir,
+                listen,
+                peers,
+                mining,
+                api,
+            }])
+        }
+        Command::Wallet {
+            wallet,
+            password_file,
+            command,
+        } => wallet_command(
+            &cli.node,
+            cli.token.clone(),
+            cli.json,
+            wallet,
+            password_file,
+            command,
+        ),
+        Command::Status => {
+            let status = client().get("status")?;
+            print(cli.json, &status, |s| {
+                format!(
+                    "network {}\nheight {} tip {}\npeers {} mempool {} syncing {}\nmining {} ({:.0} H/s, {})",
+                    s["network"].as_str().unwrap_or(""),
+                    s["height"],
+                    s["tip"].as_str().unwrap_or(""),
+                    s["peers"],
+                    s["mempool_transfers"],
+                    s["syncing"],
+                    s["mining"]["enabled"],
+                    s["mining"]["hash_rate"].as_f64().unwrap_or(0.0),
+                    s["mining"]["kernel"].as_str().unwrap_or("-"),
+                )
+            });
+            Ok(())
+        }
+        Command::Block { id } => {
+            let block = client().get(&format!("blocks/{id}"))?;
+            print(cli.json, &block, |b| {
+                let mut out = format!(
+                    "block {} height {} time {} txs {} confirmations {}",
+                    b["hash"].as_str().unwrap_or(""),
+                    b["height"],
+                    b["time"],
+                    b["tx_count"],
+                    b["confirmations"]
+                );
+                for tx in b["txs"].as_array().into_iter().flatten() {
+                    out.push_str(&format!(
+                        "\n  {} {} -> {} {}",
+                        tx["txid"].as_str().unwrap_or(""),
+                        tx["kind"].as_str().unwrap_or(""),
+                        tx["to"].as_str().unwrap_or(""),
+                        coins(&tx["amount"])
+                    ));
+                }
+                out
+            });
+            Ok(())
+        }
+        Command::Tx { txid } => {
+            let tx = client().get(&format!("transfers/{txid}"))?;
+            print(cli.json, &tx, |t| {
+                let status = match t["status"]["state"].as_str() {
+                    Some("confirmed") => format!(
+                        "confirmed in block {} ({} confirmations)",
+                        t["status"]["height"], t["status"]["confirmations"]
+                    ),
+                    _ => "pending".to_string(),
+                };
+                format!(
+                    "transfer {}\nfrom {}\nto {}\namount {} fee {}\nstatus {status}",
+                    t["tx"]["txid"].as_str().unwrap_or(""),
+                    t["tx"]["from"].as_str().unwrap_or("(coinbase)"),
+                    t["tx"]["to"].as_str().unwrap_or(""),
+                    coins(&t["tx"]["amount"]),
+                    coins(&t["tx"]["fee"]),
+                )
+            });
+            Ok(())
+        }
+        Command::Address { address } => {
+            let account = client().get(&format!("addresses/{address}"))?;
+            print(cli.json, &account, account_text);
+            Ok(())
+        }
+        Command::Peers => {
+            let peers = client().get("peers")?;
+            print(cli.json, &peers, |p| {
+                p.as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| {
+                        format!(
+                            "{} {} height {} score {}",
+                            p["addr"].as_str().unwrap_or(""),
+                            p["direction"].as_str().unwrap_or(""),
+                            p["best_height"],
+                            p["score"]
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            Ok(())
+        }
+        Command::Mempool => {
+            let pending = client().get("mempool")?;
+            print(cli.json, &pending, |m| {
+                m.as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|e| {
+                        format!(
+                            "{} {} -> {} {} fee {}",
+                            e["tx"]["txid"].as_str().unwrap_or(""),
+                            e["tx"]["from"].as_str().unwrap_or(""),
+                            e["tx"]["to"].as_str().unwrap_or(""),
+                            coins(&e["tx"]["amount"]),
+                            coins(&e["tx"]["fee"])
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            Ok(())
+        }
+    }
+}
+
+fn account_text(a: &Value) -> String {
+    format!(
+        "address {}\nbalance {} (pending out {}, in {})\nnonce {}",
+        a["address"].as_str().unwrap_or(""),
+        coins(&a["balance"]),
+        coins(&a["pending_out"]),
+        coins(&a["pending_in"]),
+        a["nonce"]
+    )
+}
+
+fn wallet_command(
+    node: &str,
+    token: Option<String>,
+    json_mode: bool,
+    path: PathBuf,
+    password_file: Option<PathBuf>,
+    command: WalletCommand,
+) -> Result<(), CliError> {
+    let mut wallet = Wallet::open(&path)?;
+    let client = || Client::new(node, token.clone());
+    match command {
+        WalletCommand::New { name, network } => {
+            let params = params(&network)?;
+            let password = password(&password_file, true)?;
+            let kdf = if std::env::var("CHAIN_INSECURE_FAST_KDF").is_ok() {
+                KdfParams::insecure_for_tests()
+            } else {
+                KdfParams::default()
+            };
+            let entry = wallet.create(&name, &params, password.as_bytes(), kdf)?;
+            print(
+                json_mode,
+                &json!({"name": entry.name, "address": entry.address, "network": entry.network}),
+                |e| {
+                    format!(
+                        "created `{}`: {}",
+                        e["name"].as_str().unwrap_or(""),
+                        e["address"].as_str().unwrap_or("")
+                    )
+                },
+            );
+        }
+        WalletCommand::List => {
+            let list: Vec<Value> = wallet
+                .entries
+                .iter()
+                .map(|e| json!({"name": e.name, "address": e.address, "network": e.network}))
+                .collect();
+            print(json_mode, &Value::Array(list), |l| {
+                l.as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|e| {
+                        format!(
+                            "{} {} ({})",
+                            e["name"].as_str().unwrap_or(""),
+                            e["address"].as_str().unwrap_or(""),
+                            e["network"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        WalletCommand::Address { name } => {
+            let entry = wallet.entry(name.as_deref())?;
+            print(
+                json_mode,
+                &json!({"name": entry.name, "address": entry.address}),
+                |e| e["address"].as_str().unwrap_or("").to_string(),
+            );
+        }
+        WalletCommand::Balance { name } => {
+            let entry = wallet.entry(name.as_deref())?;
+            let account = client().get(&format!("addresses/{}", entry.address))?;
+            print(json_mode, &account, account_text);
+        }
+        WalletCommand::History { name, limit } => {
+            let entry = wallet.entry(name.as_deref())?;
+            let page = client().get(&format!(
+                "addresses/{}/history?limit={limit}",
+                entry.address
+            ))?;
+            let me = entry.address.clone();
+            print(json_mode, &page, |p| {
+                p["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|item| {
+                        let tx = &item["tx"];
+                        let outgoing = tx["from"].as_str() == Some(me.as_str());
+                        let (sign, other) = if outgoing {
+                            ("-", tx["to"].as_str())
+                        } else {
+                            ("+", tx["from"].as_str().or(Some("(mined)")))
+                        };
+                        format!(
+                            "height {} {sign}{} {} {}",
+                            item["height"],
+                            coins(&tx["amount"]),
+                            other.unwrap_or(""),
+                            tx["txid"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        WalletCommand::Send {
+            to,
+            amount,
+            fee,
+            memo,
+            from,
+        } => {
+            let entry = wallet.entry(from.as_deref())?.clone();
+            let status = client().get("status")?;
+            let network = status["network"].as_str().unwrap_or("");
+            let params = params(network)?;
+            if entry.network != params.name {
+                return Err(CliError::Usage(format!(
+                    "key `{}` is for {}, the node runs {}",
+                    entry.name, entry.network, params.name
+                )));
+            }
+            let receiver = Address::parse(&to, params.address_prefix)
+                .map_err(|e| CliError::BadAddress(e.to_string()))?;
+            let amount = Amount::parse_coins(&amount)
+                .filter(|a| a.0 > 0)
+                .ok_or_else(|| {
+                    CliError::Usage(format!("`{amount}` is not an amount of coins above zero"))
+                })?;
+            let fee = Amount::parse_coins(&fee)
+                .ok_or_else(|| CliError::Usage(format!("`{fee}` is not an amount of coins")))?;
+            let account = client().get(&format!("addresses/{}", entry.address))?;
+            let balance = account["balance"].as_u64().unwrap_or(0);
+            let pending_out = account["pending_out"].as_u64().unwrap_or(0);
+            let needed = amount
+                .checked_add(fee)
+                .ok_or_else(|| CliError::Usage("amount plus fee is too large".into()))?;
+            if balance.saturating_sub(pending_out) < needed.0 {
+                return Err(CliError::InsufficientBalance(format!(
+                    "{} available ({} confirmed, {} pending out), {} needed",
+                    Amount(balance.saturating_sub(pending_out)),
+                    Amount(balance),
+                    Amount(pending_out),
+                    needed
+                )));
+            }
+            let password = password(&password_file, false)?;
+            let key = Wallet::unlock(&entry, password.as_bytes())?;
+            let nonce = account["next_nonce"].as_u64().unwrap_or(0);
+            let transfer = UnsignedTransfer {
+                to: receiver,
+                amount,
+                fee,
+                nonce,
+                memo: memo.into_bytes(),
+            }
+            .sign(&key, params.network_id);
+            let encoded: String = transfer
+                .to_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let answer = client().post("transfers", &json!({ "transfer": encoded }))?;
+            print(json_mode, &answer, |a| {
+                format!(
+                    "sent {} to {to}: txid {}",
+                    amount,
+                    a["txid"].as_str().unwrap_or("")
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::from)
+}
+
+fn devnet(
+    nodes: usize,
+    data_dir: PathBuf,
+    p2p_port: u16,
+    api_port: u16,
+    threads: usize,
+    params: ChainParams,
+) -> Result<(), CliError> {
+    if nodes == 0 {
+        return Err(CliError::Usage("a devnet needs at least one node".into()));
+    }
+    let password = std::env::var("CHAIN_DEVNET_PASSWORD").unwrap_or_else(|_| "devnet".into());
+    let mut options = Vec::new();
+    for i in 0..nodes {
+        let dir = data_dir.join(format!("node-{i}"));
+        let mut wallet = Wallet::open(&dir.join("wallet.json"))?;
+        let entry = match wallet.entry(Some("miner")) {
+            Ok(entry) => entry.clone(),
+            Err(_) => wallet.create("miner", &params, password.as_bytes(), KdfParams::default())?,
+        };
+        let address = Wallet::address(&entry, params.address_prefix)?;
+        let port = |base: u16| {
+            base.checked_add(i as u16)
+                .ok_or_else(|| CliError::Usage("port out of range".into()))
+        };
+        let listen: SocketAddr = SocketAddr::from(([127, 0, 0, 1], port(p2p_port)?));
+        let peers = (0..i)
+            .map(|j| SocketAddr::from(([127, 0, 0, 1], p2p_port + j as u16)))
+            .collect();
+        options.push(NodeOptions {
+            params: params.clone(),
+            data_dir: dir,
+            listen,
+            peers,
+            mining: Some(MiningConfig { address, threads }),
+            api: SocketAddr::from(([127, 0, 0, 1], port(api_port)?)),
+        });
+    }
+    run_nodes(options)
+}
+
+/// Runs nodes until Ctrl-C, printing where they are and a live status line.
+fn run_nodes(options: Vec<NodeOptions>) -> Result<(), CliError> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("CHAIN_LOG"))
+        .with_writer(std::io::stderr)
+        .try_init();
+    let runtime = runtime()?;
+    runtime.block_on(async move {
+        let mut running = Vec::new();
+        for (i, option) in options.iter().enumerate() {
+            let node = match start_node(option.clone()).await {
+                Ok(node) => node,
+                Err(error) => {
+                    for node in running {
+                        chain_cli::RunningNode::shutdown(node).await;
+                    }
+                    return Err(error);
+                }
+            };
+            let mining = option
+                .mining
+                .as_ref()
+                .map(|m| m.address.to_text(option.params.address_prefix))
+                .unwrap_or_else(|| "not mining".into());
+            println!(
+                "node {i}: {} peers {} api http://{} data {} miner {mining}",
+                option.params.name,
+                option.listen,
+                node.api,
+                option.data_dir.display()
+            );
+            running.push(node);
+        }
+        println!("api token of each node: <data>/api-token; stop with Ctrl-C");
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(Duration::from_millis(250));
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+        loop {
+            let mut parts = Vec::new();
+            for (i, node) in running.iter().enumerate() {
+                if let Ok(status) = node.node.status().await {
+                    parts.push(format!(
+                        "n{i} h{} p{} {:.1}MH/s{}",
+                        status.height,
+                        status.peers,
+                        status.mining.hash_rate / 1e6,
+                        if status.syncing { " syncing" } else { "" }
+                    ));
+                }
+            }
+            bar.set_message(parts.join(" | "));
+            tokio::select! {
+                _ = &mut ctrl_c => break,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+        bar.finish_with_message("stopping");
+        for node in running {
+            node.shutdown().await;
+        }
+        println!("stopped");
+        Ok(())
+    })
+}

@@ -38,6 +38,7 @@ pub mod encode;
 pub mod error;
 pub mod hash;
 pub mod keys;
+pub mod keystore;
 pub mod ledger;
 pub mod mempool;
 pub mod merkle;

@@ -1,0 +1,118 @@
+//! The library behind the `chain` binary: starting a node with its API server, starting a local
+//! network of them, the wallet file and the API client. `main.rs` only parses and prints.
+
+pub mod client;
+pub mod error;
+pub mod wallet;
+
+use crate::error::CliError;
+use chain_core::params::ChainParams;
+use chain_net::{MiningConfig, NodeConfig, NodeHandle};
+use chain_store::SqliteStore;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// How to run one node.
+#[derive(Debug, Clone)]
+pub struct NodeOptions {
+    /// The network.
+    pub params: ChainParams,
+    /// Its data directory (chain database, API token).
+    pub data_dir: PathBuf,
+    /// Peer listen address.
+    pub listen: SocketAddr,
+    /// Peers to dial.
+    pub peers: Vec<SocketAddr>,
+    /// Mining.
+    pub mining: Option<MiningConfig>,
+    /// API listen address.
+    pub api: SocketAddr,
+}
+
+/// A running node with its API server.
+pub struct RunningNode {
+    /// The node.
+    pub node: NodeHandle,
+    /// Where its API listens.
+    pub api: SocketAddr,
+    stop_api: tokio::sync::oneshot::Sender<()>,
+    api_task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningNode {
+    /// Stops the API server and the node (every task and thread ends, the database closes).
+    pub async fn shutdown(self) {
+        let _ = self.stop_api.send(());
+        let _ = self.api_task.await;
+        self.node.shutdown().await;
+    }
+}
+
+/// The API token of a node's data directory: read, or created (random, owner-only) if absent.
+///
+/// # Errors
+///
+/// If the file cannot be read or written.
+pub fn api_token(data_dir: &Path) -> Result<String, CliError> {
+    let path = data_dir.join("api-token");
+    if let Ok(token) = std::fs::read_to_string(&path) {
+        return Ok(token.trim().to_string());
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let token: String = wallet::random::<16>()?
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::fs::write(&path, &token)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(token)
+}
+
+/// Starts a node on `SqliteStore` in `data_dir` and its API server.
+///
+/// # Errors
+///
+/// If the database cannot be opened (another network, damaged) or an address cannot be bound.
+pub async fn start_node(options: NodeOptions) -> Result<RunningNode, CliError> {
+    std::fs::create_dir_all(&options.data_dir)?;
+    let db = options.data_dir.join("chain.sqlite");
+    let store = SqliteStore::open(&db, &options.params)
+        .map_err(|e| CliError::Other(format!("cannot open {}: {e}", db.display())))?;
+    let token = api_token(&options.data_dir)?;
+    let mut config = NodeConfig::new(options.params.clone());
+    config.listen = Some(options.listen);
+    config.peers = options.peers;
+    config.mining = options.mining;
+    let node = chain_net::start(config, store)
+        .await
+        .map_err(|e| CliError::Other(format!("cannot start the node: {e}")))?;
+    let (stop_api, stopped) = tokio::sync::oneshot::channel::<()>();
+    let state = chain_web::ApiState {
+        node: node.clone(),
+        token: Some(Arc::from(token.as_str())),
+    };
+    let shutdown = async move {
+        let _ = stopped.await;
+    };
+    let (api, api_task) = match chain_web::serve(state, options.api, shutdown).await {
+        Ok(bound) => bound,
+        Err(e) => {
+            node.shutdown().await;
+            return Err(CliError::Other(format!(
+                "cannot serve the API on {}: {e}",
+                options.api
+            )));
+        }
+    };
+    Ok(RunningNode {
+        node,
+        api,
+        stop_api,
+        api_task,
+    })
+}

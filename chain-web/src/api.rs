@@ -1,0 +1,371 @@
+//! The JSON API under `/api/v1`, described by `openapi.json` (served at `/api/v1/openapi.json`).
+//!
+//! Reads are open. Routes that change state need `Authorization: Bearer <token>` when the server
+//! has a token (the node writes it to `api-token` in its data directory). A signed transfer
+//! carries its own authority, but the mempool is still the node's to protect.
+
+use crate::error::ApiError;
+use chain_core::address::Address;
+use chain_core::encode::Decode;
+use chain_core::hash::{BlockHash, Txid};
+use chain_core::tx::Transfer;
+use chain_core::units::Height;
+use chain_net::{MiningConfig, NodeHandle};
+use serde::{Deserialize, Serialize};
+use std::convert::Infallible;
+use std::sync::Arc;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+/// The OpenAPI document of this API.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// What the API serves.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The node.
+    pub node: NodeHandle,
+    /// The bearer token state-changing routes need (`None`: no token needed).
+    pub token: Option<Arc<str>>,
+}
+
+fn ok<T: Serialize>(value: &T) -> Response {
+    warp::reply::json(value).into_response()
+}
+
+fn respond<T: Serialize>(result: Result<T, ApiError>) -> Result<Response, Infallible> {
+    Ok(match result {
+        Ok(value) => ok(&value),
+        Err(error) => error.reply().into_response(),
+    })
+}
+
+fn parse_address(text: &str, node: &NodeHandle) -> Result<Address, ApiError> {
+    let prefix = node.params().address_prefix;
+    Address::parse(text, prefix).map_err(|e| ApiError::bad_request("bad_address", e.to_string()))
+}
+
+fn parse_txid(text: &str) -> Result<Txid, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::bad_request("bad_txid", "a txid is 64 hex digits"))
+}
+
+/// Query of paged lists.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    /// Continue below this height (blocks) or after this cursor (history).
+    pub before: Option<String>,
+    /// Items per page.
+    pub limit: Option<usize>,
+}
+
+/// Body of `POST /transfers`.
+#[derive(Debug, Deserialize)]
+pub struct SubmitBody {
+    /// The signed transfer's canonical encoding, hex.
+    pub transfer: String,
+}
+
+/// Body of `POST /mining`.
+#[derive(Debug, Deserialize)]
+pub struct MiningBody {
+    /// Start (with `address`) or stop.
+    pub enabled: bool,
+    /// Paid address.
+    pub address: Option<String>,
+    /// Threads (default 1).
+    pub threads: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct Submitted {
+    txid: Txid,
+}
+
+async fn status(state: ApiState) -> Result<Response, Infallible> {
+    respond(state.node.status().await.map_err(ApiError::from))
+}
+
+async fn blocks(query: PageQuery, state: ApiState) -> Result<Response, Infallible> {
+    let result = async {
+        let before = match &query.before {
+            Some(text) => Some(Height(text.parse().map_err(|_| {
+                ApiError::bad_request("bad_height", "`before` is a block height")
+            })?)),
+            None => None,
+        };
+        Ok(state.node.blocks(before, query.limit.unwrap_or(20)).await?)
+    };
+    respond(result.await)
+}
+
+async fn block(id: String, state: ApiState) -> Result<Response, Infallible> {
+    let result = async {
+        let found = if let Ok(height) = id.parse::<u64>() {
+            state.node.block_at(Height(height)).await?
+        } else if let Ok(hash) = id.parse::<BlockHash>() {
+            state.node.block_by_hash(hash).await?
+        } else {
+            return Err(ApiError::bad_request(
+                "bad_block_id",
+                "a block is a height or a 64-digit hash",
+            ));
+        };
+        found.ok_or_else(|| ApiError::not_found(format!("block {id}")))
+    };
+    respond(result.await)
+}
+
+async fn transfer(id: String, state: ApiState) -> Result<Response, Infallible> {
+    let result = async {
+        let txid = parse_txid(&id)?;
+        state
+            .node
+            .transfer(txid)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("transfer {id}")))
+    };
+    respond(result.await)
+}
+
+async fn proof(id: String, state: ApiState) -> Result<Response, Infallible> {
+    let result = async {
+        let txid = parse_txid(&id)?;
+        state
+            .node
+            .proof(txid)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("confirmed transfer {id}")))
+    };
+    respond(result.await)
+}
+
+async fn account(id: String, state: ApiState) -> Result<Response, Infallible> {
+    let result = async {
+        let address = parse_address(&id, &state.node)?;
+        Ok(state.node.account(address).await?)
+    };
+    respond(result.await)
+}
+
+async fn history(id: String, query: PageQuery, state: ApiState) -> Result<Response, Infallible> {
+    let result = async {
+        let address = parse_address(&id, &state.node)?;
+        let before = match &query.before {
+            Some(text) => Some(chain_net::views::parse_cursor(text).ok_or_else(|| {
+                ApiError::bad_request(
+                    "bad_cursor",
+                    "`before` is the `next` value of the previous page",
+                )
+            })?),
+            None => None,
+        };
+        Ok(state
+            .node
+            .history(address, before, query.limit.unwrap_or(20))
+            .await?)
+    };
+    respond(result.await)
+}
+
+async fn mempool(state: ApiState) -> Result<Response, Infallible> {
+    respond(state.node.mempool().await.map_err(ApiError::from))
+}
+
+async fn peers(state: ApiState) -> Result<Response, Infallible> {
+    respond(state.node.peers().await.map_err(ApiError::from))
+}
+
+async fn submit(body: SubmitBody, state: ApiState) -> Result<Response, Infallible> {
+    let result = async {
+        let bytes = decode_hex(&body.transfer)
+            .ok_or_else(|| ApiError::bad_request("malformed_transfer", "`transfer` must be hex"))?;
+        let transfer = Transfer::from_bytes(&bytes)
+            .map_err(|e| ApiError::bad_request("malformed_transfer", e.to_string()))?;
+        match state.node.submit_transfer(transfer).await? {
+            Ok(txid) => Ok(Submitted { txid }),
+            Err(refused) => Err(ApiError::from(refused)),
+        }
+    };
+    Ok(match result.await {
+        Ok(submitted) => {
+            warp::reply::with_status(warp::reply::json(&submitted), StatusCode::ACCEPTED)
+                .into_response()
+        }
+        Err(error) => error.reply().into_response(),
+    })
+}
+
+async fn set_mining(body: MiningBody, state: ApiState) -> Result<Response, Infallible> {
+    let result = async {
+        let config = if body.enabled {
+            let text = body.address.ok_or_else(|| {
+                ApiError::bad_request("missing_address", "mining needs an address")
+            })?;
+            let address = parse_address(&text, &state.node)?;
+            Some(MiningConfig {
+                address,
+                threads: body.threads.unwrap_or(1).clamp(1, 64),
+            })
+        } else {
+            None
+        };
+        state.node.set_mining(config).await?;
+        Ok(state.node.status().await?.mining)
+    };
+    respond(result.await)
+}
+
+/// Parses lower- or upper-case hex.
+pub fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim();
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+fn authorized(state: ApiState) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::header::optional::<String>("authorization")
+        .and(warp::any().map(move || state.token.clone()))
+        .and_then(
+            |header: Option<String>, token: Option<Arc<str>>| async move {
+                match token {
+                    None => Ok(()),
+                    Some(token) if header.as_deref() == Some(&format!("Bearer {token}")) => Ok(()),
+                    Some(_) => Err(warp::reject::custom(Unauthorized)),
+                }
+            },
+        )
+        .untuple_one()
+}
+
+#[derive(Debug)]
+struct Unauthorized;
+impl warp::reject::Reject for Unauthorized {}
+
+/// Turns rejections (unknown route, bad body, missing token) into JSON errors.
+pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
+    let error = if rejection.is_not_found() {
+        ApiError::not_found("route")
+    } else if rejection.find::<Unauthorized>().is_some() {
+        ApiError::new(
+            401,
+            "unauthorized",
+            "this route needs `Authorization: Bearer <api token>`",
+        )
+    } else if let Some(e) = rejection.find::<warp::filters::body::BodyDeserializeError>() {
+        ApiError::bad_request("bad_body", e.to_string())
+    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+        ApiError::new(
+            405,
+            "method_not_allowed",
+            "method not allowed on this route",
+        )
+    } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
+        ApiError::new(413, "payload_too_large", "the body is too large")
+    } else if rejection.find::<warp::reject::InvalidQuery>().is_some() {
+        ApiError::bad_request("bad_query", "the query string is not valid")
+    } else {
+        ApiError::bad_request("bad_request", "the request is not valid")
+    };
+    Ok(error.reply().into_response())
+}
+
+/// Every API route under `/api/v1`.
+pub fn routes(state: ApiState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let with = {
+        let state = state.clone();
+        move || {
+            let state = state.clone();
+            warp::any().map(move || state.clone())
+        }
+    };
+    let api = warp::path("api").and(warp::path("v1"));
+    let get = warp::get();
+    let json_body = warp::body::content_length_limit(64 * 1024).and(warp::body::json());
+
+    let status = get.and(warp::path!("status")).and(with()).and_then(status);
+    let blocks = get
+        .and(warp::path!("blocks"))
+        .and(warp::query::<PageQuery>())
+        .and(with())
+        .and_then(blocks);
+    let block = get
+        .and(warp::path!("blocks" / String))
+        .and(with())
+        .and_then(block);
+    let transfer = get
+        .and(warp::path!("transfers" / String))
+        .and(with())
+        .and_then(transfer);
+    let proof = get
+        .and(warp::path!("transfers" / String / "proof"))
+        .and(with())
+        .and_then(proof);
+    let account = get
+        .and(warp::path!("addresses" / String))
+        .and(with())
+        .and_then(account);
+    let history = get
+        .and(warp::path!("addresses" / String / "history"))
+        .and(warp::query::<PageQuery>())
+        .and(with())
+        .and_then(history);
+    let mempool = get
+        .and(warp::path!("mempool"))
+        .and(with())
+        .and_then(mempool);
+    let peers = get.and(warp::path!("peers")).and(with()).and_then(peers);
+    let openapi = get.and(warp::path!("openapi.json")).map(|| {
+        warp::reply::with_header(OPENAPI, "content-type", "application/json").into_response()
+    });
+    let events = get
+        .and(warp::path!("events"))
+        .and(with())
+        .map(|state: ApiState| crate::events::stream(state.node).into_response());
+    let submit = warp::post()
+        .and(warp::path!("transfers"))
+        .and(authorized(state.clone()))
+        .and(json_body)
+        .and(with())
+        .and_then(submit);
+    let mining = warp::post()
+        .and(warp::path!("mining"))
+        .and(authorized(state.clone()))
+        .and(warp::body::content_length_limit(4 * 1024).and(warp::body::json()))
+        .and(with())
+        .and_then(set_mining);
+
+    api.and(
+        status
+            .or(blocks)
+            .unify()
+            .or(block)
+            .unify()
+            .or(proof)
+            .unify()
+            .or(transfer)
+            .unify()
+            .or(history)
+            .unify()
+            .or(account)
+            .unify()
+            .or(mempool)
+            .unify()
+            .or(peers)
+            .unify()
+            .or(openapi)
+            .unify()
+            .or(events)
+            .unify()
+            .or(submit)
+            .unify()
+            .or(mining)
+            .unify(),
+    )
+}

@@ -1,0 +1,99 @@
+//! API errors: every failure is JSON `{code, message}` with a status code that says whose fault
+//! it is (4xx: the request; 5xx: the node).
+
+use chain_core::error::{MempoolError, TxError};
+use serde::Serialize;
+use warp::http::StatusCode;
+
+/// An error answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: u16,
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    /// What a person should read.
+    pub message: String,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    /// An error with a status, code and message.
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 404 for something that does not exist.
+    pub fn not_found(what: impl std::fmt::Display) -> Self {
+        Self::new(404, "not_found", format!("{what} not found"))
+    }
+
+    /// 400 for a request that cannot be understood.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(400, code, message)
+    }
+
+    /// 503 when the node is not there.
+    pub fn unavailable() -> Self {
+        Self::new(503, "node_unavailable", "the node is not running")
+    }
+
+    /// The JSON reply.
+    pub fn reply(&self) -> warp::reply::WithStatus<warp::reply::Json> {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        warp::reply::with_status(
+            warp::reply::json(&Body {
+                code: self.code,
+                message: &self.message,
+            }),
+            status,
+        )
+    }
+}
+
+impl From<chain_net::NetError> for ApiError {
+    fn from(error: chain_net::NetError) -> Self {
+        match error {
+            chain_net::NetError::Stopped => Self::unavailable(),
+            other => {
+                tracing::error!(error = %other, "node failure");
+                Self::new(500, "internal", "the node failed to answer; see its log")
+            }
+        }
+    }
+}
+
+impl From<MempoolError> for ApiError {
+    fn from(error: MempoolError) -> Self {
+        let code = match &error {
+            MempoolError::Invalid(TxError::Signature(_)) => "bad_signature",
+            MempoolError::Invalid(TxError::ZeroAmount) => "zero_amount",
+            MempoolError::Invalid(_) => "invalid_transfer",
+            MempoolError::Duplicate { .. } => "duplicate",
+            MempoolError::FeeTooLow { .. } => "fee_too_low",
+            MempoolError::NonceUsed { .. } => "nonce_used",
+            MempoolError::NonceTooFarAhead { .. } => "nonce_too_far_ahead",
+            MempoolError::TooManyPending { .. } => "too_many_pending",
+            MempoolError::ReplacementFeeTooLow { .. } => "replacement_fee_too_low",
+            MempoolError::InsufficientBalance { .. } => "insufficient_balance",
+            MempoolError::Full => "mempool_full",
+            _ => "rejected",
+        };
+        let status = if matches!(error, MempoolError::Duplicate { .. }) {
+            409
+        } else {
+            422
+        };
+        Self::new(status, code, error.to_string())
+    }
+}
