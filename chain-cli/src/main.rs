@@ -30,9 +30,13 @@ struct Cli {
         default_value = "http://127.0.0.1:8080"
     )]
     node: String,
-    /// API token for commands that change state (default: read from the node's data directory).
+    /// API token for commands that change state.
     #[arg(long, global = true, env = "CHAIN_API_TOKEN")]
     token: Option<String>,
+    /// File holding the API token (a node writes `api-token` in its data directory). Default:
+    /// `data/node/api-token`, else `data/devnet/node-0/api-token`, whichever exists.
+    #[arg(long, global = true, env = "CHAIN_API_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -220,8 +224,36 @@ fn password(file: &Option<PathBuf>, confirm: bool) -> Result<String, CliError> {
     Ok(first)
 }
 
+/// The API token: given, or read from the token file (given or the first default that exists).
+fn token(cli: &Cli) -> Result<Option<String>, CliError> {
+    if let Some(token) = &cli.token {
+        return Ok(Some(token.clone()));
+    }
+    let candidates = match &cli.token_file {
+        Some(file) => vec![file.clone()],
+        None => vec![
+            PathBuf::from("data/node/api-token"),
+            PathBuf::from("data/devnet/node-0/api-token"),
+        ],
+    };
+    for file in candidates {
+        match std::fs::read_to_string(&file) {
+            Ok(token) => return Ok(Some(token.trim().to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && cli.token_file.is_none() => {}
+            Err(e) => {
+                return Err(CliError::Usage(format!(
+                    "cannot read the API token from {}: {e}",
+                    file.display()
+                )));
+            }
+        }
+    }
+    Ok(None)
+}
+
 fn run(cli: Cli) -> Result<(), CliError> {
-    let client = || Client::new(&cli.node, cli.token.clone());
+    let token = token(&cli)?;
+    let client = || Client::new(&cli.node, token.clone());
     match cli.command {
         Command::Devnet {
             nodes,
@@ -273,7 +305,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             command,
         } => wallet_command(
             &cli.node,
-            cli.token.clone(),
+            token.clone(),
             cli.json,
             wallet,
             password_file,

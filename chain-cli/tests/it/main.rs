@@ -1,0 +1,304 @@
+//! Tests that run the real `chain` binary: a node, wallets, payments, errors and exit codes, and
+//! a devnet that keeps its chain and wallets across a restart.
+
+// Helpers outside `#[test]` functions panic on a broken invariant by design.
+#![allow(clippy::unwrap_used)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn chain(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chain"));
+    command
+        .current_dir(dir)
+        .env("CHAIN_PASSWORD", PASSWORD)
+        .env_remove("CHAIN_NODE");
+    command
+}
+
+/// A running `chain node` or `chain devnet`, stopped with SIGINT when dropped.
+struct Running {
+    child: Child,
+    apis: Vec<String>,
+}
+
+impl Running {
+    fn start(mut command: Command, expected_nodes: usize) -> Self {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(api) = line
+                    .split(" api http://")
+                    .nth(1)
+                    .and_then(|rest| rest.split(' ').next())
+                {
+                    let _ = sender.send(api.to_string());
+                }
+            }
+        });
+        let apis = (0..expected_nodes)
+            .map(|_| {
+                receiver
+                    .recv_timeout(Duration::from_secs(60))
+                    .expect("the node prints its API address")
+            })
+            .collect();
+        Self { child, apis }
+    }
+
+    fn stop(mut self) {
+        interrupt(&mut self.child);
+    }
+}
+
+fn interrupt(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            assert!(status.success(), "Ctrl-C stops cleanly: {status}");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    panic!("the node did not stop within 30 s of Ctrl-C");
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+    }
+}
+
+fn json(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn wallet_new(dir: &Path, wallet: &str, name: &str) -> String {
+    let out = chain(dir)
+        .args([
+            "wallet",
+            "--wallet",
+            wallet,
+            "new",
+            "--network",
+            "regtest",
+            "--name",
+            name,
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    json(&out)["address"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_node_two_wallets_a_payment_and_every_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let alice = wallet_new(dir, "w.json", "alice");
+    let bob = wallet_new(dir, "w.json", "bob");
+    let mut node = chain(dir);
+    node.args([
+        "node",
+        "--network",
+        "regtest",
+        "--data-dir",
+        "node",
+        "--listen",
+        "127.0.0.1:0",
+        "--api",
+        "127.0.0.1:0",
+        "--mine",
+        "--miner-address",
+        &alice,
+    ]);
+    let running = Running::start(node, 1);
+    let api = format!("http://{}", running.apis[0]);
+    let cli = |args: &[&str]| {
+        chain(dir)
+            .args(["--node", &api, "--token-file", "node/api-token"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+
+    wait_until("alice mined coins", || {
+        let out = cli(&["wallet", "--wallet", "w.json", "balance", "alice", "--json"]);
+        out.status.success() && json(&out)["balance"].as_u64().unwrap_or(0) > 0
+    });
+    let sent = json(&cli(&[
+        "wallet", "--wallet", "w.json", "send", &bob, "1.5", "--from", "alice", "--json",
+    ]));
+    let txid = sent["txid"].as_str().unwrap().to_string();
+    wait_until("the payment confirmed", || {
+        let out = cli(&["tx", &txid, "--json"]);
+        out.status.success() && json(&out)["status"]["state"] == "confirmed"
+    });
+    let bob_account = json(&cli(&[
+        "wallet", "--wallet", "w.json", "balance", "bob", "--json",
+    ]));
+    assert_eq!(bob_account["balance"].as_u64(), Some(150_000_000));
+    for name in ["alice", "bob"] {
+        let history = json(&cli(&[
+            "wallet", "--wallet", "w.json", "history", name, "--json",
+        ]));
+        let txids: Vec<&str> = history["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|i| i["tx"]["txid"].as_str())
+            .collect();
+        assert!(
+            txids.contains(&txid.as_str()),
+            "{name}'s history shows the payment"
+        );
+    }
+    let text =
+        String::from_utf8(cli(&["wallet", "--wallet", "w.json", "balance", "bob"]).stdout).unwrap();
+    assert!(text.contains("balance 1.50000000"), "{text}");
+
+    // Each error: its message and exit code.
+    let code = |out: &Output| out.status.code().unwrap();
+    let stderr = |out: &Output| String::from_utf8_lossy(&out.stderr).to_string();
+    let wrong_password = chain(dir)
+        .args([
+            "--node",
+            &api,
+            "--token-file",
+            "node/api-token",
+            "wallet",
+            "--wallet",
+            "w.json",
+            "send",
+            &bob,
+            "1",
+            "--from",
+            "alice",
+        ])
+        .env("CHAIN_PASSWORD", "not it")
+        .output()
+        .unwrap();
+    assert_eq!(code(&wrong_password), 4, "{}", stderr(&wrong_password));
+    assert!(stderr(&wrong_password).contains("wrong password"));
+    let mut typo = bob.clone();
+    let last = typo.pop().unwrap();
+    typo.push(if last == 'q' { 'p' } else { 'q' });
+    let bad_address = cli(&[
+        "wallet", "--wallet", "w.json", "send", &typo, "1", "--from", "alice",
+    ]);
+    assert_eq!(code(&bad_address), 5, "{}", stderr(&bad_address));
+    assert!(stderr(&bad_address).contains("typo"));
+    let too_much = cli(&[
+        "wallet", "--wallet", "w.json", "send", &alice, "1000000", "--from", "bob",
+    ]);
+    assert_eq!(code(&too_much), 6, "{}", stderr(&too_much));
+    assert!(stderr(&too_much).contains("insufficient balance"));
+    let unknown = cli(&["tx", &"00".repeat(32)]);
+    assert_eq!(code(&unknown), 7, "{}", stderr(&unknown));
+    let unknown_block = cli(&["block", "999999"]);
+    assert_eq!(code(&unknown_block), 7);
+    let unreachable = chain(dir)
+        .args(["--node", "http://127.0.0.1:1", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&unreachable), 3, "{}", stderr(&unreachable));
+    assert!(stderr(&unreachable).contains("cannot reach the node"));
+    let bad_args = cli(&["wallet", "--wallet", "w.json", "send", &bob, "lots"]);
+    assert_eq!(code(&bad_args), 2);
+    assert_eq!(code(&chain(dir).arg("frobnicate").output().unwrap()), 2);
+    // Nothing changed: bob still has exactly the one payment.
+    let bob_after = json(&cli(&[
+        "wallet", "--wallet", "w.json", "balance", "bob", "--json",
+    ]));
+    assert_eq!(bob_after["balance"].as_u64(), Some(150_000_000));
+    // No secret in the wallet file.
+    let wallet = std::fs::read_to_string(dir.join("w.json")).unwrap();
+    assert!(!wallet.contains(PASSWORD));
+    running.stop();
+}
+
+#[test]
+fn devnet_keeps_its_chain_and_wallets_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    // Ports unlikely to clash with another test run: derived from the process id.
+    let base = 20_000 + (std::process::id() % 10_000) as u16 * 2;
+    let start = || {
+        let mut devnet = chain(dir);
+        devnet
+            .args([
+                "devnet",
+                "--nodes",
+                "2",
+                "--network",
+                "regtest",
+                "--data-dir",
+                "net",
+            ])
+            .args([
+                "--p2p-port",
+                &base.to_string(),
+                "--api-port",
+                &(base + 5_000).to_string(),
+            ]);
+        Running::start(devnet, 2)
+    };
+    let status = |api: &str| -> Option<Value> {
+        let out = chain(dir)
+            .args(["--node", &format!("http://{api}"), "status", "--json"])
+            .output()
+            .ok()?;
+        out.status.success().then(|| json(&out))
+    };
+    let first = start();
+    let api = first.apis[0].clone();
+    wait_until("the devnet mined 5 blocks", || {
+        status(&api).is_some_and(|s| s["height"].as_u64().unwrap_or(0) >= 5)
+    });
+    let wallet_before = std::fs::read_to_string(dir.join("net/node-0/wallet.json")).unwrap();
+    first.stop();
+    let height_before = {
+        // Read the height the stopped network reached from a fresh start, before it mines more.
+        let second = start();
+        let api = second.apis[0].clone();
+        let height = status(&api).unwrap()["height"].as_u64().unwrap();
+        second.stop();
+        height
+    };
+    assert!(
+        height_before >= 5,
+        "the chain survived the restart: height {height_before}"
+    );
+    let wallet_after = std::fs::read_to_string(dir.join("net/node-0/wallet.json")).unwrap();
+    assert_eq!(wallet_before, wallet_after, "the miners keep their wallets");
+}
