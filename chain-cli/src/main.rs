@@ -603,6 +603,30 @@ fn wallet_command(
     Ok(())
 }
 
+/// A channel that yields once Ctrl-C or SIGTERM arrives; the handlers are installed now.
+fn stop_signal() -> Result<tokio::sync::mpsc::Receiver<()>, CliError> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(1);
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+            let _ = sender.send(()).await;
+        });
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = sender.send(()).await;
+    });
+    Ok(receiver)
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -659,6 +683,9 @@ fn run_nodes(options: Vec<NodeOptions>) -> Result<(), CliError> {
         .try_init();
     let runtime = runtime()?;
     runtime.block_on(async move {
+        // Listen for Ctrl-C (and SIGTERM) before anything starts, so a stop request during start-up
+        // is a clean stop too.
+        let mut stop = stop_signal()?;
         let mut running = Vec::new();
         for (i, option) in options.iter().enumerate() {
             let node = match start_node(option.clone()).await {
@@ -687,8 +714,6 @@ fn run_nodes(options: Vec<NodeOptions>) -> Result<(), CliError> {
         println!("api token of each node: <data>/api-token; stop with Ctrl-C");
         let bar = indicatif::ProgressBar::new_spinner();
         bar.enable_steady_tick(Duration::from_millis(250));
-        let ctrl_c = tokio::signal::ctrl_c();
-        tokio::pin!(ctrl_c);
         loop {
             let mut parts = Vec::new();
             for (i, node) in running.iter().enumerate() {
@@ -704,7 +729,7 @@ fn run_nodes(options: Vec<NodeOptions>) -> Result<(), CliError> {
             }
             bar.set_message(parts.join(" | "));
             tokio::select! {
-                _ = &mut ctrl_c => break,
+                _ = stop.recv() => break,
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
