@@ -2,6 +2,7 @@
 //! network of them, the wallet file and the API client. `main.rs` only parses and prints.
 
 pub mod client;
+pub mod config;
 pub mod error;
 pub mod wallet;
 

@@ -11,7 +11,8 @@ use chain_core::params::ChainParams;
 use chain_core::tx::UnsignedTransfer;
 use chain_core::units::Amount;
 use chain_net::MiningConfig;
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -178,7 +179,15 @@ enum WalletCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches).map(|cli| apply_config_file(cli, &matches)) {
+        Ok(Ok(cli)) => cli,
+        Ok(Err(error)) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(error.exit_code());
+        }
+        Err(error) => error.exit(),
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -186,6 +195,66 @@ fn main() -> ExitCode {
             ExitCode::from(error.exit_code())
         }
     }
+}
+
+/// Fills the `node` settings not given as flags or environment variables from the data
+/// directory's `chain.toml`.
+fn apply_config_file(mut cli: Cli, matches: &clap::ArgMatches) -> Result<Cli, CliError> {
+    let Command::Node {
+        network,
+        data_dir,
+        listen,
+        peers,
+        mine,
+        miner_address,
+        threads,
+        api,
+    } = &mut cli.command
+    else {
+        return Ok(cli);
+    };
+    let Some(("node", node)) = matches.subcommand() else {
+        return Ok(cli);
+    };
+    let file = chain_cli::config::NodeFile::load(data_dir)?;
+    let defaulted = |id: &str| {
+        !matches!(
+            node.value_source(id),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        )
+    };
+    if defaulted("network")
+        && let Some(value) = file.network
+    {
+        *network = value;
+    }
+    if defaulted("listen")
+        && let Some(value) = file.listen
+    {
+        *listen = value;
+    }
+    if peers.is_empty()
+        && let Some(value) = file.peers
+    {
+        *peers = value;
+    }
+    if !*mine && let Some(value) = file.mine {
+        *mine = value;
+    }
+    if miner_address.is_none() {
+        *miner_address = file.miner_address;
+    }
+    if defaulted("threads")
+        && let Some(value) = file.threads
+    {
+        *threads = value;
+    }
+    if defaulted("api")
+        && let Some(value) = file.api
+    {
+        *api = value;
+    }
+    Ok(cli)
 }
 
 fn params(name: &str) -> Result<ChainParams, CliError> {
@@ -703,7 +772,7 @@ fn run_nodes(options: Vec<NodeOptions>) -> Result<(), CliError> {
                 .map(|m| m.address.to_text(option.params.address_prefix))
                 .unwrap_or_else(|| "not mining".into());
             println!(
-                "node {i}: {} peers {} api http://{} data {} miner {mining}",
+                "node {i}: {} p2p {} api http://{} data {} miner {mining}",
                 option.params.name,
                 option.listen,
                 node.api,
