@@ -61,10 +61,7 @@ pub fn api_token(data_dir: &Path) -> Result<String, CliError> {
         return Ok(token.trim().to_string());
     }
     std::fs::create_dir_all(data_dir)?;
-    let token: String = wallet::random::<16>()?
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let token = chain_core::hash::to_hex(&wallet::random::<16>()?);
     std::fs::write(&path, &token)?;
     #[cfg(unix)]
     {

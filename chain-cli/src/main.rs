@@ -654,11 +654,7 @@ fn wallet_command(
                 memo: memo.into_bytes(),
             }
             .sign(&key, params.network_id);
-            let encoded: String = transfer
-                .to_bytes()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            let encoded = chain_core::hash::to_hex(&transfer.to_bytes());
             let answer = client().post("transfers", &json!({ "transfer": encoded }))?;
             print(json_mode, &answer, |a| {
                 format!(
