@@ -779,18 +779,44 @@ fn run_nodes(options: Vec<NodeOptions>) -> Result<(), CliError> {
         println!("api token of each node: <data>/api-token; stop with Ctrl-C");
         let bar = indicatif::ProgressBar::new_spinner();
         bar.enable_steady_tick(Duration::from_millis(250));
+        let mut last_heights: Vec<Option<(u64, std::time::Instant)>> = vec![None; running.len()];
         loop {
             let mut parts = Vec::new();
             for (i, node) in running.iter().enumerate() {
-                if let Ok(status) = node.node.status().await {
-                    parts.push(format!(
-                        "n{i} h{} p{} {:.1}MH/s{}",
-                        status.height,
-                        status.peers,
+                let Ok(status) = node.node.status().await else {
+                    continue;
+                };
+                let height = status.height.0;
+                let now = std::time::Instant::now();
+                // Blocks per second since the previous line: the sync rate while syncing.
+                let rate = match last_heights[i] {
+                    Some((before, at)) if now > at => {
+                        (height.saturating_sub(before)) as f64 / (now - at).as_secs_f64()
+                    }
+                    _ => 0.0,
+                };
+                last_heights[i] = Some((height, now));
+                let sync = if status.syncing || status.best_header_height.0 > height {
+                    format!(
+                        " syncing to {} at {rate:.0} blocks/s",
+                        status.best_header_height
+                    )
+                } else {
+                    String::new()
+                };
+                let mining = if status.mining.enabled {
+                    format!(
+                        " mining {:.1} MH/s, found {}",
                         status.mining.hash_rate / 1e6,
-                        if status.syncing { " syncing" } else { "" }
-                    ));
-                }
+                        status.mining.blocks_found
+                    )
+                } else {
+                    String::new()
+                };
+                parts.push(format!(
+                    "node {i}: height {height}, {} peers{mining}{sync}",
+                    status.peers
+                ));
             }
             bar.set_message(parts.join(" | "));
             tokio::select! {
