@@ -33,7 +33,7 @@ use crate::hash::{BlockHash, Txid};
 use crate::ledger::Ledger;
 use crate::mempool::Admitted;
 use crate::store::Store;
-use crate::tx::Transfer;
+use crate::tx::{Transaction, Transfer};
 use crate::units::Height;
 use crate::validate::{check_header_in_context, check_header_pow};
 use message::{MAX_ADDRS, MAX_HEADERS, MAX_INV, MAX_LOCATOR};
@@ -1027,17 +1027,32 @@ impl<S: Store> Protocol<S> {
 
     fn publish_chain_events(&mut self, events: Vec<ChainEvent>, from: Option<PeerId>, now: u64) {
         for event in events {
-            if let ChainEvent::TipChanged(change) = &event
-                && let Some(last) = change.connected.last()
-            {
-                // Announce every new tip: peers that know it already are skipped, and a peer that
-                // is behind learns where to sync to.
-                self.announce(Inventory::Block(last.hash), from);
-                let target = self.best_header_height();
-                self.outbox.push(Io::Event(NodeEvent::SyncProgress {
-                    height: last.height,
-                    target,
-                }));
+            if let ChainEvent::TipChanged(change) = &event {
+                if let Some(last) = change.connected.last() {
+                    // Announce every new tip: peers that know it already are skipped, and a peer
+                    // that is behind learns where to sync to.
+                    self.announce(Inventory::Block(last.hash), from);
+                    let target = self.best_header_height();
+                    self.outbox.push(Io::Event(NodeEvent::SyncProgress {
+                        height: last.height,
+                        target,
+                    }));
+                }
+                // Transfers of the abandoned branch that went back into the mempool are still
+                // valid: announce them again, since the side that won has never seen them.
+                let returned: Vec<Txid> = change
+                    .disconnected
+                    .iter()
+                    .flat_map(|b| b.block.txs.iter())
+                    .filter_map(|tx| match tx {
+                        Transaction::Transfer(t) => Some(t.txid()),
+                        Transaction::Coinbase(_) => None,
+                    })
+                    .filter(|txid| self.ledger.mempool().get(txid).is_some())
+                    .collect();
+                for txid in returned {
+                    self.announce(Inventory::Transfer(txid), None);
+                }
             }
             if let ChainEvent::BlockInvalid { hash, .. } = &event {
                 self.headers.remove(hash);
