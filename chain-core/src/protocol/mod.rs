@@ -993,7 +993,7 @@ impl<S: Store> Protocol<S> {
                     }
                     AcceptStatus::Stored { .. } | AcceptStatus::Duplicate => {}
                 }
-                self.forget_stored_headers()?;
+                self.forget_stored_headers(hash)?;
                 self.publish_chain_events(outcome.events, Some(peer), now);
             }
             Err(Error::Block(BlockError::TimeTooNew { .. })) => {}
@@ -1007,14 +1007,25 @@ impl<S: Store> Protocol<S> {
         Ok(())
     }
 
-    /// Drops pending headers whose blocks are now stored (or were found invalid).
-    fn forget_stored_headers(&mut self) -> Result<(), Error> {
+    /// Drops pending headers whose blocks are now stored: the block just received, and the
+    /// pending descendants that its arrival let the chain store (orphans waiting for it). Only
+    /// those can have changed, so the store is asked about them alone, not about every pending
+    /// header (thousands during a sync, for every block).
+    fn forget_stored_headers(&mut self, received: BlockHash) -> Result<(), Error> {
         let store = self.ledger.chain().store();
         let mut stored = Vec::new();
-        for hash in self.headers.keys() {
-            if store.meta(hash)?.is_some() {
-                stored.push(*hash);
+        let mut frontier = vec![received];
+        while let Some(hash) = frontier.pop() {
+            if store.meta(&hash)?.is_none() {
+                continue;
             }
+            stored.push(hash);
+            frontier.extend(
+                self.headers
+                    .iter()
+                    .filter(|(_, pending)| pending.header.prev_hash == hash)
+                    .map(|(child, _)| *child),
+            );
         }
         for hash in stored {
             self.headers.remove(&hash);
