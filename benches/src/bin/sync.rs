@@ -154,7 +154,7 @@ fn sign_all(
                                 &senders[*who]
                             };
                             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                            if n % 20_000 == 0 {
+                            if n.is_multiple_of(20_000) {
                                 eprintln!("  signed {n} of {total}");
                             }
                             unsigned.clone().sign(key, network)
@@ -339,7 +339,7 @@ fn main() -> Result<()> {
         if outcome.events.is_empty() {
             return Err(format!("block {} was not connected", i + 2).into());
         }
-        if (i + 1) % 2_000 == 0 {
+        if (i + 1).is_multiple_of(2_000) {
             eprintln!("  accepted {} blocks", i + 2);
         }
     }

@@ -251,7 +251,7 @@ async fn assert_banned(node: &NodeHandle, local: SocketAddr) {
     let to = node.listen_addr().unwrap();
     let mut again = RawPeer::connect_from(local, to).await;
     assert_eq!(again.local, local);
-    again.send(&RawPeer::version(0xba22_ed)).await;
+    again.send(&RawPeer::version(0xba_22ed)).await;
     assert_eq!(again.recv().await, None, "a banned address was answered");
     let mut other = RawPeer::connect(to).await;
     other.handshake().await;
