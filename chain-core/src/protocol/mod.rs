@@ -33,7 +33,7 @@ use crate::hash::{BlockHash, Txid};
 use crate::ledger::Ledger;
 use crate::mempool::Admitted;
 use crate::store::Store;
-use crate::tx::Transfer;
+use crate::tx::{Transaction, Transfer};
 use crate::units::Height;
 use crate::validate::{check_header_in_context, check_header_pow};
 use message::{MAX_ADDRS, MAX_HEADERS, MAX_INV, MAX_LOCATOR};
@@ -993,7 +993,7 @@ impl<S: Store> Protocol<S> {
                     }
                     AcceptStatus::Stored { .. } | AcceptStatus::Duplicate => {}
                 }
-                self.forget_stored_headers()?;
+                self.forget_stored_headers(hash)?;
                 self.publish_chain_events(outcome.events, Some(peer), now);
             }
             Err(Error::Block(BlockError::TimeTooNew { .. })) => {}
@@ -1007,14 +1007,25 @@ impl<S: Store> Protocol<S> {
         Ok(())
     }
 
-    /// Drops pending headers whose blocks are now stored (or were found invalid).
-    fn forget_stored_headers(&mut self) -> Result<(), Error> {
+    /// Drops pending headers whose blocks are now stored: the block just received, and the
+    /// pending descendants that its arrival let the chain store (orphans waiting for it). Only
+    /// those can have changed, so the store is asked about them alone, not about every pending
+    /// header (thousands during a sync, for every block).
+    fn forget_stored_headers(&mut self, received: BlockHash) -> Result<(), Error> {
         let store = self.ledger.chain().store();
         let mut stored = Vec::new();
-        for hash in self.headers.keys() {
-            if store.meta(hash)?.is_some() {
-                stored.push(*hash);
+        let mut frontier = vec![received];
+        while let Some(hash) = frontier.pop() {
+            if store.meta(&hash)?.is_none() {
+                continue;
             }
+            stored.push(hash);
+            frontier.extend(
+                self.headers
+                    .iter()
+                    .filter(|(_, pending)| pending.header.prev_hash == hash)
+                    .map(|(child, _)| *child),
+            );
         }
         for hash in stored {
             self.headers.remove(&hash);
@@ -1027,17 +1038,32 @@ impl<S: Store> Protocol<S> {
 
     fn publish_chain_events(&mut self, events: Vec<ChainEvent>, from: Option<PeerId>, now: u64) {
         for event in events {
-            if let ChainEvent::TipChanged(change) = &event
-                && let Some(last) = change.connected.last()
-            {
-                // Announce every new tip: peers that know it already are skipped, and a peer that
-                // is behind learns where to sync to.
-                self.announce(Inventory::Block(last.hash), from);
-                let target = self.best_header_height();
-                self.outbox.push(Io::Event(NodeEvent::SyncProgress {
-                    height: last.height,
-                    target,
-                }));
+            if let ChainEvent::TipChanged(change) = &event {
+                if let Some(last) = change.connected.last() {
+                    // Announce every new tip: peers that know it already are skipped, and a peer
+                    // that is behind learns where to sync to.
+                    self.announce(Inventory::Block(last.hash), from);
+                    let target = self.best_header_height();
+                    self.outbox.push(Io::Event(NodeEvent::SyncProgress {
+                        height: last.height,
+                        target,
+                    }));
+                }
+                // Transfers of the abandoned branch that went back into the mempool are still
+                // valid: announce them again, since the side that won has never seen them.
+                let returned: Vec<Txid> = change
+                    .disconnected
+                    .iter()
+                    .flat_map(|b| b.block.txs.iter())
+                    .filter_map(|tx| match tx {
+                        Transaction::Transfer(t) => Some(t.txid()),
+                        Transaction::Coinbase(_) => None,
+                    })
+                    .filter(|txid| self.ledger.mempool().get(txid).is_some())
+                    .collect();
+                for txid in returned {
+                    self.announce(Inventory::Transfer(txid), None);
+                }
             }
             if let ChainEvent::BlockInvalid { hash, .. } = &event {
                 self.headers.remove(hash);
