@@ -181,6 +181,12 @@ pub enum Io {
     Event(NodeEvent),
 }
 
+/// A block from a peer, with or without its signatures verified already.
+enum IncomingBlock {
+    Plain(crate::block::Block),
+    Verified(crate::validate::VerifiedBlock),
+}
+
 /// A header this node has validated but whose block it has not stored yet.
 #[derive(Debug, Clone, Copy)]
 struct PendingHeader {
@@ -551,7 +557,7 @@ impl<S: Store> Protocol<S> {
             }
             Message::GetHeaders { locator, stop } => self.on_getheaders(peer, &locator, stop)?,
             Message::Headers(headers) => self.on_headers(peer, headers, now)?,
-            Message::Block(block) => self.on_block(peer, block, now)?,
+            Message::Block(block) => self.on_block(peer, IncomingBlock::Plain(block), now)?,
             Message::Transfer(transfer) => {
                 // Refusals are answered with penalties inside; nothing to return to a peer.
                 let _ = self.on_transfer(Some(peer), transfer, now)?;
@@ -972,18 +978,39 @@ impl<S: Store> Protocol<S> {
         }
     }
 
-    fn on_block(
+    /// A block from a peer whose signatures the adapter already verified (see
+    /// [`crate::validate::verify_block_signatures`]); otherwise as a `block` message.
+    ///
+    /// # Errors
+    ///
+    /// Only a failure of the store.
+    pub fn received_verified_block(
         &mut self,
         peer: PeerId,
-        block: crate::block::Block,
+        block: crate::validate::VerifiedBlock,
         now: u64,
     ) -> Result<(), Error> {
-        let hash = block.hash();
+        if !self.peers.get(&peer).is_some_and(|p| p.ready) {
+            self.penalise(peer, Penalty::HandshakeViolation, now);
+            return Ok(());
+        }
+        self.on_block(peer, IncomingBlock::Verified(block), now)
+    }
+
+    fn on_block(&mut self, peer: PeerId, block: IncomingBlock, now: u64) -> Result<(), Error> {
+        let hash = match &block {
+            IncomingBlock::Plain(block) => block.hash(),
+            IncomingBlock::Verified(block) => block.block().hash(),
+        };
         self.unassign(peer, &hash);
         if let Some(state) = self.peers.get_mut(&peer) {
             state.known.insert(Inventory::Block(hash));
         }
-        match self.ledger.accept_block(block, now) {
+        let accepted = match block {
+            IncomingBlock::Plain(block) => self.ledger.accept_block(block, now),
+            IncomingBlock::Verified(block) => self.ledger.accept_verified(block, now),
+        };
+        match accepted {
             Ok(outcome) => {
                 match outcome.status {
                     AcceptStatus::Orphan { missing } => {
