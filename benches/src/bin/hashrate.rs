@@ -27,23 +27,55 @@ use chain_core::mining::{HEADER_LEN, Job, Kernel, mine};
 /// Thread counts measured for every kernel.
 const THREADS: [usize; 2] = [1, 2];
 
-/// Nonces per second of `kernel` on `threads` threads, measured over `seconds`.
-fn measure(job: &Job, kernel: Kernel, threads: usize, seconds: f64) -> f64 {
+/// Busy CPU time of the whole machine and of this process, in clock ticks, if `/proc` tells.
+fn cpu_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let cpu: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal
+    let machine = cpu.first()? + cpu.get(1)? + cpu.get(2)? + cpu.get(5)? + cpu.get(6)?;
+    let own = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Field 3 (the state) comes first after the parenthesised command name; utime and stime
+    // are fields 14 and 15.
+    let fields: Vec<&str> = own.rsplit_once(')')?.1.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((machine, utime + stime))
+}
+
+/// Nonces per second of `kernel` on `threads` threads, measured over `seconds`, and the share
+/// of the machine's CPU time that other processes used meanwhile (if known).
+fn measure(job: &Job, kernel: Kernel, threads: usize, seconds: f64) -> (f64, Option<f64>) {
     let stop = AtomicBool::new(false);
     let counter = AtomicU64::new(0);
     std::thread::scope(|scope| {
         let miner = scope.spawn(|| mine(job, kernel, threads, 0, &stop, &counter));
         std::thread::sleep(Duration::from_millis(300));
         let before = counter.load(Ordering::Relaxed);
+        let ticks_before = cpu_ticks();
         let started = Instant::now();
         std::thread::sleep(Duration::from_secs_f64(seconds));
         let hashed = counter.load(Ordering::Relaxed) - before;
         let elapsed = started.elapsed();
+        let foreign = match (ticks_before, cpu_ticks()) {
+            (Some((m0, o0)), Some((m1, o1))) => {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                // Clock ticks are 1/100 s on Linux.
+                let capacity = elapsed.as_secs_f64() * 100.0 * cores as f64;
+                Some(((m1 - m0) as f64 - (o1 - o0) as f64).max(0.0) / capacity)
+            }
+            _ => None,
+        };
         stop.store(true, Ordering::Relaxed);
         if let Ok(Some((nonce, _))) = miner.join() {
             eprintln!("unexpected: nonce {nonce} met an impossible target");
         }
-        hashed as f64 / elapsed.as_secs_f64()
+        (hashed as f64 / elapsed.as_secs_f64(), foreign)
     })
 }
 
@@ -139,15 +171,27 @@ fn main() {
     for &kernel in &kernels {
         let mut rates = Vec::new();
         for threads in THREADS {
-            let runs: Vec<f64> = (0..repeats)
+            let runs: Vec<(f64, Option<f64>)> = (0..repeats)
                 .map(|_| measure(&job, kernel, threads, seconds))
                 .collect();
-            let rate = runs.iter().copied().fold(0.0, f64::max);
-            let runs: Vec<String> = runs.iter().map(|r| format!("{:.2}", r / 1e6)).collect();
+            let rate = runs.iter().map(|r| r.0).fold(0.0, f64::max);
+            let shown: Vec<String> = runs
+                .iter()
+                .map(|(r, foreign)| match foreign {
+                    Some(f) if *f >= 0.05 => {
+                        format!(
+                            "{:.2} (other processes used {:.0}% CPU)",
+                            r / 1e6,
+                            f * 100.0
+                        )
+                    }
+                    _ => format!("{:.2}", r / 1e6),
+                })
+                .collect();
             println!(
                 "hashrate {kernel} {threads} {rate:.0} ({:.2} MH/s; runs {} MH/s)",
                 rate / 1e6,
-                runs.join(", ")
+                shown.join(", ")
             );
             rates.push((threads, rate));
         }
