@@ -1,7 +1,7 @@
 //! AVX-512 kernel: 16 nonces per `__m512i`, two independent vectors ("waves") interleaved
 //! instruction by instruction, so 32 nonces per step.
 //!
-//! Rotations are single `vprord` instructions and every three-input boolean function (Ch, Maj
+//! Rotations are single `vprold` instructions and every three-input boolean function (Ch, Maj
 //! and the three-way XORs of Σ and σ) is a single `vpternlogd`. One wave leaves the out-of-order
 //! core short of independent work (each round's chain is several instructions deep); a second
 //! wave costs some register spills (two 16-word schedule windows and two states exceed the 32
