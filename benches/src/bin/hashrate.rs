@@ -57,6 +57,16 @@ fn cpu_ticks() -> Option<(u64, u64)> {
     Some((machine, utime + stime))
 }
 
+/// Share of the machine's CPU time that other processes used since `before` was read.
+fn foreign_share(before: Option<(u64, u64)>, elapsed: Duration) -> Option<f64> {
+    let (m0, o0) = before?;
+    let (m1, o1) = cpu_ticks()?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Clock ticks are 1/100 s on Linux.
+    let capacity = elapsed.as_secs_f64() * 100.0 * cores as f64;
+    Some((m1.saturating_sub(m0) as f64 - o1.saturating_sub(o0) as f64).max(0.0) / capacity)
+}
+
 /// Nonces per second of `kernel` on `threads` threads, measured over `seconds`, and the share
 /// of the machine's CPU time that other processes used meanwhile (if known).
 fn measure(job: &Job, kernel: Kernel, threads: usize, seconds: f64) -> (f64, Option<f64>) {
@@ -71,15 +81,7 @@ fn measure(job: &Job, kernel: Kernel, threads: usize, seconds: f64) -> (f64, Opt
         std::thread::sleep(Duration::from_secs_f64(seconds));
         let hashed = counter.load(Ordering::Relaxed) - before;
         let elapsed = started.elapsed();
-        let foreign = match (ticks_before, cpu_ticks()) {
-            (Some((m0, o0)), Some((m1, o1))) => {
-                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-                // Clock ticks are 1/100 s on Linux.
-                let capacity = elapsed.as_secs_f64() * 100.0 * cores as f64;
-                Some(((m1 - m0) as f64 - (o1 - o0) as f64).max(0.0) / capacity)
-            }
-            _ => None,
-        };
+        let foreign = foreign_share(ticks_before, elapsed);
         stop.store(true, Ordering::Relaxed);
         if let Ok(Some((nonce, _))) = miner.join() {
             eprintln!("unexpected: nonce {nonce} met an impossible target");
@@ -89,6 +91,9 @@ fn measure(job: &Job, kernel: Kernel, threads: usize, seconds: f64) -> (f64, Opt
 }
 
 /// Bytes per second of `openssl speed -evp sha256` on 8192-byte blocks, or why not.
+///
+/// `openssl speed` divides by its own CPU user time (not wall-clock time), so other processes on
+/// the machine barely move its figure.
 fn openssl_bytes_per_second() -> Result<f64, String> {
     let output = Command::new("openssl")
         .args(["speed", "-evp", "sha256", "-bytes", "8192", "-seconds", "3"])
