@@ -175,6 +175,9 @@ enum WalletCommand {
         /// Entries to show.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Continue after this cursor (the `next` of the previous page, printed with --json).
+        #[arg(long)]
+        before: Option<String>,
     },
 }
 
@@ -570,10 +573,17 @@ fn wallet_command(
             let account = client().get(&format!("addresses/{}", entry.address))?;
             print(json_mode, &account, account_text);
         }
-        WalletCommand::History { name, limit } => {
+        WalletCommand::History {
+            name,
+            limit,
+            before,
+        } => {
             let entry = wallet.entry(name.as_deref())?;
+            let after = before
+                .map(|cursor| format!("&before={cursor}"))
+                .unwrap_or_default();
             let page = client().get(&format!(
-                "addresses/{}/history?limit={limit}",
+                "addresses/{}/history?limit={limit}{after}",
                 entry.address
             ))?;
             let me = entry.address.clone();
