@@ -38,12 +38,11 @@ impl<S: Store> Ledger<S> {
     ) -> Result<Self, Error> {
         let mut chain = Chain::open(params, store)?;
         let mut mempool = Mempool::new(policy);
-        let saved = chain.store().pending()?;
+        let mut saved = chain.store().pending()?;
+        saved.sort_by_key(|t| (t.sender(), t.nonce));
         let mut dropped = Vec::new();
-        let mut saved_sorted = saved;
-        saved_sorted.sort_by_key(|t| (t.sender(), t.nonce));
         let network = chain.params().network_id;
-        for transfer in saved_sorted {
+        for transfer in saved {
             let txid = transfer.txid();
             if mempool
                 .insert(transfer, network, chain.store(), now)?

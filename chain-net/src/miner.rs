@@ -103,13 +103,11 @@ fn supervise(
             Some(job) => Some(job),
             None => jobs.recv().ok(),
         };
-        let Some((id, mut block)) = next else { return };
-        let mut newest = (id, block.clone());
+        let Some(mut newest) = next else { return };
         while let Ok(job) = jobs.try_recv() {
             newest = job;
         }
-        let (id, template) = newest;
-        block = template;
+        let (id, mut block) = newest;
         stop.store(false, Ordering::SeqCst);
         let Some(target) = block.header.bits.to_target() else {
             // A template always carries valid bits; wait for the next one if not.
