@@ -663,6 +663,15 @@ fn run_nodes(options: Vec<NodeOptions>) -> Result<(), CliError> {
         .try_init();
     let runtime = runtime()?;
     runtime.block_on(async move {
+        // Listen for Ctrl-C before anything starts: a signal that arrives while the nodes start
+        // must stop them cleanly, not kill the process.
+        let (interrupted, mut ctrl_c) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                let _ = interrupted.send(());
+            }
+        });
+        tokio::task::yield_now().await;
         let mut running = Vec::new();
         for (i, option) in options.iter().enumerate() {
             let node = match start_node(option.clone()).await {
@@ -694,8 +703,6 @@ fn run_nodes(options: Vec<NodeOptions>) -> Result<(), CliError> {
         println!("api token of each node: <data>/api-token; stop with Ctrl-C");
         let bar = indicatif::ProgressBar::new_spinner();
         bar.enable_steady_tick(Duration::from_millis(250));
-        let ctrl_c = tokio::signal::ctrl_c();
-        tokio::pin!(ctrl_c);
         loop {
             let mut parts = Vec::new();
             for (i, node) in running.iter().enumerate() {
