@@ -49,6 +49,10 @@ fn kernel_scan(c: &mut Criterion) {
     const NONCES: u64 = 1 << 16;
     let mut group = c.benchmark_group("kernel_scan");
     group.throughput(Throughput::Elements(NONCES));
+    // The portable kernel takes ~25 ms per iteration: fewer, longer samples.
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(4));
     let job = Job::new(&header(), &[0; 32]);
     for kernel in Kernel::ALL {
         if !kernel.is_available() {
@@ -80,6 +84,9 @@ fn miner(c: &mut Criterion) {
     };
     let mut group = c.benchmark_group("mine");
     group.throughput(Throughput::Elements(first + 1));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(4));
     for threads in [1usize, 2] {
         group.bench_with_input(
             BenchmarkId::new(kernel.name(), threads),

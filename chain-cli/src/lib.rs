@@ -2,13 +2,14 @@
 //! network of them, the wallet file and the API client. `main.rs` only parses and prints.
 
 pub mod client;
+pub mod config;
 pub mod error;
 pub mod wallet;
 
 use crate::error::CliError;
 use chain_core::params::ChainParams;
 use chain_net::{MiningConfig, NodeConfig, NodeHandle};
-use chain_store::SqliteStore;
+use chain_store::{Durability, SqliteStore, StoreOptions};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -68,10 +69,7 @@ pub fn api_token(data_dir: &Path) -> Result<String, CliError> {
         return Ok(token.trim().to_string());
     }
     std::fs::create_dir_all(data_dir)?;
-    let token: String = wallet::random::<16>()?
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let token = chain_core::hash::to_hex(&wallet::random::<16>()?);
     std::fs::write(&path, &token)?;
     #[cfg(unix)]
     {
@@ -90,7 +88,15 @@ pub fn api_token(data_dir: &Path) -> Result<String, CliError> {
 pub async fn start_node(options: NodeOptions) -> Result<RunningNode, CliError> {
     std::fs::create_dir_all(&options.data_dir)?;
     let db = options.data_dir.join("chain.sqlite");
-    let store = SqliteStore::open(&db, &options.params)
+    // The chain database can always be rebuilt from peers, and WAL with `synchronous=NORMAL` is
+    // still atomic and survives a killed process (only a power loss can drop the last commits):
+    // a node stores blocks and admits transfers without a disk sync each. Wallets and users,
+    // which cannot be rebuilt, keep full durability.
+    let store_options = StoreOptions {
+        durability: Durability::Normal,
+        ..StoreOptions::default()
+    };
+    let store = SqliteStore::open_with(&db, &options.params, store_options)
         .map_err(|e| CliError::Other(format!("cannot open {}: {e}", db.display())))?;
     let token = api_token(&options.data_dir)?;
     let mut config = NodeConfig::new(options.params.clone());

@@ -11,7 +11,8 @@ use chain_core::params::ChainParams;
 use chain_core::tx::UnsignedTransfer;
 use chain_core::units::Amount;
 use chain_net::MiningConfig;
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -174,11 +175,22 @@ enum WalletCommand {
         /// Entries to show.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Continue after this cursor (the `next` of the previous page, printed with --json).
+        #[arg(long)]
+        before: Option<String>,
     },
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches).map(|cli| apply_config_file(cli, &matches)) {
+        Ok(Ok(cli)) => cli,
+        Ok(Err(error)) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(error.exit_code());
+        }
+        Err(error) => error.exit(),
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -186,6 +198,66 @@ fn main() -> ExitCode {
             ExitCode::from(error.exit_code())
         }
     }
+}
+
+/// Fills the `node` settings not given as flags or environment variables from the data
+/// directory's `chain.toml`.
+fn apply_config_file(mut cli: Cli, matches: &clap::ArgMatches) -> Result<Cli, CliError> {
+    let Command::Node {
+        network,
+        data_dir,
+        listen,
+        peers,
+        mine,
+        miner_address,
+        threads,
+        api,
+    } = &mut cli.command
+    else {
+        return Ok(cli);
+    };
+    let Some(("node", node)) = matches.subcommand() else {
+        return Ok(cli);
+    };
+    let file = chain_cli::config::NodeFile::load(data_dir)?;
+    let defaulted = |id: &str| {
+        !matches!(
+            node.value_source(id),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        )
+    };
+    if defaulted("network")
+        && let Some(value) = file.network
+    {
+        *network = value;
+    }
+    if defaulted("listen")
+        && let Some(value) = file.listen
+    {
+        *listen = value;
+    }
+    if peers.is_empty()
+        && let Some(value) = file.peers
+    {
+        *peers = value;
+    }
+    if !*mine && let Some(value) = file.mine {
+        *mine = value;
+    }
+    if miner_address.is_none() {
+        *miner_address = file.miner_address;
+    }
+    if defaulted("threads")
+        && let Some(value) = file.threads
+    {
+        *threads = value;
+    }
+    if defaulted("api")
+        && let Some(value) = file.api
+    {
+        *api = value;
+    }
+    Ok(cli)
 }
 
 fn params(name: &str) -> Result<ChainParams, CliError> {
@@ -502,10 +574,17 @@ fn wallet_command(
             let account = client().get(&format!("addresses/{}", entry.address))?;
             print(json_mode, &account, account_text);
         }
-        WalletCommand::History { name, limit } => {
+        WalletCommand::History {
+            name,
+            limit,
+            before,
+        } => {
             let entry = wallet.entry(name.as_deref())?;
+            let after = before
+                .map(|cursor| format!("&before={cursor}"))
+                .unwrap_or_default();
             let page = client().get(&format!(
-                "addresses/{}/history?limit={limit}",
+                "addresses/{}/history?limit={limit}{after}",
                 entry.address
             ))?;
             let me = entry.address.clone();
@@ -586,11 +665,7 @@ fn wallet_command(
                 memo: memo.into_bytes(),
             }
             .sign(&key, params.network_id);
-            let encoded: String = transfer
-                .to_bytes()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            let encoded = chain_core::hash::to_hex(&transfer.to_bytes());
             let answer = client().post("transfers", &json!({ "transfer": encoded }))?;
             print(json_mode, &answer, |a| {
                 format!(
@@ -602,6 +677,30 @@ fn wallet_command(
         }
     }
     Ok(())
+}
+
+/// A channel that yields once Ctrl-C or SIGTERM arrives; the handlers are installed now.
+fn stop_signal() -> Result<tokio::sync::mpsc::Receiver<()>, CliError> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(1);
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+            let _ = sender.send(()).await;
+        });
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = sender.send(()).await;
+    });
+    Ok(receiver)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
@@ -663,15 +762,9 @@ fn run_nodes(options: Vec<NodeOptions>) -> Result<(), CliError> {
         .try_init();
     let runtime = runtime()?;
     runtime.block_on(async move {
-        // Listen for Ctrl-C before anything starts: a signal that arrives while the nodes start
-        // must stop them cleanly, not kill the process.
-        let (interrupted, mut ctrl_c) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                let _ = interrupted.send(());
-            }
-        });
-        tokio::task::yield_now().await;
+        // Listen for Ctrl-C (and SIGTERM) before anything starts, so a stop request during start-up
+        // is a clean stop too.
+        let mut stop = stop_signal()?;
         let mut running = Vec::new();
         for (i, option) in options.iter().enumerate() {
             let node = match start_node(option.clone()).await {
@@ -689,7 +782,7 @@ fn run_nodes(options: Vec<NodeOptions>) -> Result<(), CliError> {
                 .map(|m| m.address.to_text(option.params.address_prefix))
                 .unwrap_or_else(|| "not mining".into());
             println!(
-                "node {i}: {} peers {} api http://{} data {} miner {mining}",
+                "node {i}: {} p2p {} api http://{} data {} miner {mining}",
                 option.params.name,
                 option.listen,
                 node.api,
@@ -703,22 +796,48 @@ fn run_nodes(options: Vec<NodeOptions>) -> Result<(), CliError> {
         println!("api token of each node: <data>/api-token; stop with Ctrl-C");
         let bar = indicatif::ProgressBar::new_spinner();
         bar.enable_steady_tick(Duration::from_millis(250));
+        let mut last_heights: Vec<Option<(u64, std::time::Instant)>> = vec![None; running.len()];
         loop {
             let mut parts = Vec::new();
             for (i, node) in running.iter().enumerate() {
-                if let Ok(status) = node.node.status().await {
-                    parts.push(format!(
-                        "n{i} h{} p{} {:.1}MH/s{}",
-                        status.height,
-                        status.peers,
+                let Ok(status) = node.node.status().await else {
+                    continue;
+                };
+                let height = status.height.0;
+                let now = std::time::Instant::now();
+                // Blocks per second since the previous line: the sync rate while syncing.
+                let rate = match last_heights[i] {
+                    Some((before, at)) if now > at => {
+                        (height.saturating_sub(before)) as f64 / (now - at).as_secs_f64()
+                    }
+                    _ => 0.0,
+                };
+                last_heights[i] = Some((height, now));
+                let sync = if status.syncing || status.best_header_height.0 > height {
+                    format!(
+                        " syncing to {} at {rate:.0} blocks/s",
+                        status.best_header_height
+                    )
+                } else {
+                    String::new()
+                };
+                let mining = if status.mining.enabled {
+                    format!(
+                        " mining {:.1} MH/s, found {}",
                         status.mining.hash_rate / 1e6,
-                        if status.syncing { " syncing" } else { "" }
-                    ));
-                }
+                        status.mining.blocks_found
+                    )
+                } else {
+                    String::new()
+                };
+                parts.push(format!(
+                    "node {i}: height {height}, {} peers{mining}{sync}",
+                    status.peers
+                ));
             }
             bar.set_message(parts.join(" | "));
             tokio::select! {
-                _ = &mut ctrl_c => break,
+                _ = stop.recv() => break,
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }

@@ -22,7 +22,9 @@ use crate::pow::Work;
 use crate::state::{Account, apply_block};
 use crate::store::{BlockMeta, BlockStatus, ConnectBlock, DisconnectBlock, Store};
 use crate::units::Height;
-use crate::validate::{check_block, check_coinbase_height, check_header_in_context};
+use crate::validate::{
+    VerifiedBlock, check_block, check_block_form, check_coinbase_height, check_header_in_context,
+};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -325,15 +327,39 @@ impl<S: Store> Chain<S> {
     /// connecting is reported as a [`ChainEvent::BlockInvalid`] instead, since the block was
     /// stored by then), or a store failure.
     pub fn accept_block(&mut self, block: Block, now: u64) -> Result<AcceptOutcome, Error> {
+        self.accept(block, false, now)
+    }
+
+    /// As [`Chain::accept_block`] for a block whose signatures were already verified for this
+    /// network (they are verified again if it was for another).
+    ///
+    /// # Errors
+    ///
+    /// As [`Chain::accept_block`].
+    pub fn accept_verified(
+        &mut self,
+        block: VerifiedBlock,
+        now: u64,
+    ) -> Result<AcceptOutcome, Error> {
+        let verified = block.network() == self.params.network_id;
+        self.accept(block.into_block(), verified, now)
+    }
+
+    fn accept(
+        &mut self,
+        block: Block,
+        signatures_verified: bool,
+        now: u64,
+    ) -> Result<AcceptOutcome, Error> {
         let hash = block.hash();
-        let status = self.store_block(hash, block, now)?;
+        let status = self.store_block(hash, block, signatures_verified, now)?;
         if let AcceptStatus::Stored { .. } = status {
             // Orphans that were waiting for this block, and for those, recursively.
             let mut parents = vec![hash];
             while let Some(parent) = parents.pop() {
                 for (child_hash, child) in self.orphans.take_children(&parent) {
                     if let Ok(AcceptStatus::Stored { .. }) =
-                        self.store_block(child_hash, child, now)
+                        self.store_block(child_hash, child, false, now)
                     {
                         parents.push(child_hash);
                     }
@@ -348,6 +374,7 @@ impl<S: Store> Chain<S> {
         &mut self,
         hash: BlockHash,
         block: Block,
+        signatures_verified: bool,
         now: u64,
     ) -> Result<AcceptStatus, Error> {
         if let Some(meta) = self.store.meta(&hash)? {
@@ -360,7 +387,11 @@ impl<S: Store> Chain<S> {
         if self.orphans.blocks.contains_key(&hash) {
             return Ok(AcceptStatus::Orphan { missing });
         }
-        check_block(&self.params, &block, self.verify_threads)?;
+        if signatures_verified {
+            check_block_form(&self.params, &block)?;
+        } else {
+            check_block(&self.params, &block, self.verify_threads)?;
+        }
         let Some(parent) = self.store.meta(&missing)? else {
             self.orphans.insert(hash, block);
             return Ok(AcceptStatus::Orphan { missing });

@@ -5,6 +5,7 @@
 //! The core has no randomness: callers pass the salt and nonce, fresh from a CSPRNG for every
 //! encryption. The same module serves the CLI's wallet files and the web's user table.
 
+use crate::hash::{from_hex as unhex, to_hex as hex};
 use crate::keys::SecretKey;
 use argon2::{Algorithm, Argon2, Params, Version};
 use chacha20poly1305::aead::{Aead, KeyInit};
@@ -79,20 +80,6 @@ fn derive(password: &[u8], salt: &[u8], kdf: KdfParams) -> Result<[u8; 32], Keys
         .hash_password_into(password, salt, &mut key)
         .map_err(|_| KeystoreError::Damaged("kdf input"))?;
     Ok(key)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// Encrypts `key` under `password` with a fresh `salt` and `nonce` from the caller's CSPRNG.

@@ -89,6 +89,24 @@ impl<S: Store> Ledger<S> {
     /// As [`Chain::accept_block`].
     pub fn accept_block(&mut self, block: Block, now: u64) -> Result<AcceptOutcome, Error> {
         let outcome = self.chain.accept_block(block, now)?;
+        self.after_accept(outcome, now)
+    }
+
+    /// As [`Ledger::accept_block`] for a block whose signatures were already verified.
+    ///
+    /// # Errors
+    ///
+    /// As [`Chain::accept_block`].
+    pub fn accept_verified(
+        &mut self,
+        block: crate::validate::VerifiedBlock,
+        now: u64,
+    ) -> Result<AcceptOutcome, Error> {
+        let outcome = self.chain.accept_verified(block, now)?;
+        self.after_accept(outcome, now)
+    }
+
+    fn after_accept(&mut self, outcome: AcceptOutcome, now: u64) -> Result<AcceptOutcome, Error> {
         for event in &outcome.events {
             if let ChainEvent::TipChanged(change) = event {
                 self.apply_tip_change(change, now)?;

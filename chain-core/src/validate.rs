@@ -73,6 +73,16 @@ pub fn check_header_pow(params: &ChainParams, header: &Header) -> Result<(), Blo
 ///
 /// Returns the first rule the block breaks, in the order of `docs/PROTOCOL.md`.
 pub fn check_block(params: &ChainParams, block: &Block, threads: usize) -> Result<(), BlockError> {
+    check_block_form(params, block)?;
+    verify_signatures(params.network_id, &block.txs, threads)
+}
+
+/// Everything [`check_block`] checks except the signatures.
+///
+/// # Errors
+///
+/// As [`check_block`].
+pub fn check_block_form(params: &ChainParams, block: &Block) -> Result<(), BlockError> {
     let size = block.encoded_len();
     if size > params.max_block_bytes {
         return Err(BlockError::TooLarge {
@@ -106,7 +116,54 @@ pub fn check_block(params: &ChainParams, block: &Block, threads: usize) -> Resul
                 .map_err(|source| BlockError::InvalidTransfer { index, source })?;
         }
     }
-    verify_signatures(params.network_id, &block.txs, threads)
+    Ok(())
+}
+
+/// A block whose transfer signatures were verified for one network. [`verify_block_signatures`]
+/// is the only way to make one, so a chain may skip that (costly) work for it without trusting a
+/// flag: a node verifies blocks as they arrive, on the connection's side, across cores, while
+/// its chain thread stores the ones before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedBlock {
+    block: Block,
+    network: NetworkId,
+}
+
+impl VerifiedBlock {
+    /// The block.
+    pub fn block(&self) -> &Block {
+        &self.block
+    }
+
+    /// The network its signatures were verified for.
+    pub fn network(&self) -> NetworkId {
+        self.network
+    }
+
+    /// The block, giving up the proof.
+    pub fn into_block(self) -> Block {
+        self.block
+    }
+}
+
+/// Verifies every transfer signature of `block` for `params`' network, on up to `threads`
+/// threads.
+///
+/// # Errors
+///
+/// The block back, with the first bad signature's error.
+pub fn verify_block_signatures(
+    params: &ChainParams,
+    block: Block,
+    threads: usize,
+) -> Result<VerifiedBlock, Box<(Block, BlockError)>> {
+    match verify_signatures(params.network_id, &block.txs, threads) {
+        Ok(()) => Ok(VerifiedBlock {
+            block,
+            network: params.network_id,
+        }),
+        Err(error) => Err(Box::new((block, error))),
+    }
 }
 
 /// Verifies the signatures of every transfer in `txs`, on up to `threads` threads when there are

@@ -69,17 +69,19 @@ fn easy_target_every_kernel_finds_the_naive_first_nonce() {
 }
 
 #[test]
-fn mine_with_two_threads_returns_a_confirmed_nonce() {
+fn mine_with_two_threads_finds_the_first_nonce() {
     let header = [7u8; HEADER_LEN];
     let mut target = easy_target();
     target[1] = 0x40;
     let job = Job::new(&header, &target);
+    // Starts just below u64::MAX: chunks wrap around to nonce 0.
+    let start = u64::MAX - 5000;
+    let expected = naive_scan(&job, start, 1 << 16).found.expect("found");
     for kernel in kernels() {
         let stop = AtomicBool::new(false);
         let counter = AtomicU64::new(0);
-        // Starts just below u64::MAX: chunks wrap around to nonce 0.
-        let start = u64::MAX - 5000;
         let (nonce, hash) = mine(&job, kernel, 2, start, &stop, &counter).expect("found");
+        assert_eq!(nonce, expected, "kernel {kernel}");
         assert_eq!(
             hash,
             sha256d(&job.header_with_nonce(nonce)),

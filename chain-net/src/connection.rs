@@ -2,7 +2,8 @@
 //!
 //! The reader parses the 12-byte frame header first and refuses a wrong magic or an oversized
 //! length before reading the payload, so a peer cannot make the node allocate more than
-//! [`MAX_PAYLOAD`]. A clean close is `Ok(None)`; anything malformed is a [`FrameError`], and the
+//! [`MAX_PAYLOAD`]; and the payload buffer grows only as bytes arrive, so a declared length costs
+//! nothing until the peer actually sends it. A clean close is `Ok(None)`; anything malformed is a [`FrameError`], and the
 //! connection is dropped after it (the byte stream cannot be trusted any more).
 
 use chain_core::params::NetworkId;
@@ -51,9 +52,13 @@ impl FrameReader {
             Err(error) => return ReadOutcome::Malformed(error),
         };
         debug_assert!(header.len <= MAX_PAYLOAD);
-        self.buffer.resize(header.len, 0);
-        if self.stream.read_exact(&mut self.buffer).await.is_err() {
-            return ReadOutcome::Closed;
+        // The buffer grows with the bytes that arrive, not to the declared length at once: a
+        // peer that declares 4 MiB and sends ten bytes costs ten bytes, not 4 MiB per connection.
+        self.buffer.clear();
+        let mut payload = (&mut self.stream).take(header.len as u64);
+        match payload.read_to_end(&mut self.buffer).await {
+            Ok(n) if n == header.len => {}
+            _ => return ReadOutcome::Closed,
         }
         let outcome = match frame::parse_payload(&header, &self.buffer) {
             Ok(message) => ReadOutcome::Message(message),
@@ -78,4 +83,37 @@ pub async fn write_frames(
         }
     }
     let _ = stream.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tokio::net::{TcpListener, TcpStream};
+
+    #[tokio::test]
+    async fn a_declared_length_is_not_allocated_before_its_bytes_arrive() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let network = NetworkId(*b"test");
+        // A header declaring the largest payload allowed, and ten bytes of it.
+        let mut bytes = network.0.to_vec();
+        bytes.extend_from_slice(&(MAX_PAYLOAD as u32).to_le_bytes());
+        bytes.extend_from_slice(&[0; 4]);
+        bytes.extend_from_slice(&[1; 10]);
+        client.write_all(&bytes).await.unwrap();
+        let (read, _write) = server.into_split();
+        let mut reader = FrameReader::new(read, network);
+        // The frame never completes: the read is still waiting when given up.
+        let read = tokio::time::timeout(Duration::from_millis(200), reader.read()).await;
+        assert!(read.is_err());
+        assert!(
+            reader.buffer.capacity() < 64 * 1024,
+            "{} bytes reserved for 10 received",
+            reader.buffer.capacity()
+        );
+    }
 }

@@ -39,6 +39,7 @@ pub(crate) enum Input {
     },
     ConnectFailed(SocketAddr),
     Message(PeerId, chain_core::protocol::Message),
+    VerifiedBlock(PeerId, chain_core::validate::VerifiedBlock),
     Malformed(PeerId, FrameError),
     Disconnected(PeerId),
     BlockFound(u64, Block),
@@ -160,6 +161,9 @@ impl<S: Store> Core<S> {
                 Ok(())
             }
             Input::Message(peer, message) => self.protocol.received(peer, message, now),
+            Input::VerifiedBlock(peer, block) => {
+                self.protocol.received_verified_block(peer, block, now)
+            }
             Input::Malformed(peer, error) => {
                 self.protocol.malformed(peer, &error, now);
                 Ok(())

@@ -17,8 +17,9 @@ use crate::handle::NodeHandle;
 use chain_core::ledger::Ledger;
 use chain_core::mempool::MempoolPolicy;
 use chain_core::params::{ChainParams, NetworkId};
-use chain_core::protocol::{Direction, NodeEvent, PeerId, Protocol, ProtocolConfig};
+use chain_core::protocol::{Direction, Message, NodeEvent, PeerId, Protocol, ProtocolConfig};
 use chain_core::store::Store;
+use chain_core::validate::verify_block_signatures;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -90,6 +91,7 @@ pub(crate) struct Shared {
     pub(crate) tracker: TaskTracker,
     pub(crate) shutdown: CancellationToken,
     pub(crate) slots: Arc<Semaphore>,
+    pub(crate) params: Arc<ChainParams>,
 }
 
 /// Starts a node over `store` on the current tokio runtime.
@@ -121,6 +123,7 @@ pub async fn start<S: Store + Send + 'static>(
         tracker: TaskTracker::new(),
         shutdown: CancellationToken::new(),
         slots: Arc::new(Semaphore::new(config.max_connections)),
+        params: Arc::new(config.params.clone()),
     };
 
     // Open the ledger on a blocking thread: opening may write the genesis block.
@@ -273,6 +276,25 @@ async fn run_connection(stream: TcpStream, addr: SocketAddr, direction: Directio
             outcome = reader.read() => outcome,
         };
         let input = match outcome {
+            // Blocks are verified here, on the blocking pool, so signature checks of blocks from
+            // several peers run on every core while the core thread stores the blocks before.
+            // A block that fails goes to the core as it is, which finds the fault again and
+            // penalises the peer.
+            ReadOutcome::Message(Message::Block(block)) => {
+                let params = shared.params.clone();
+                let verified = tokio::task::spawn_blocking(move || {
+                    let threads = std::thread::available_parallelism()
+                        .map(|n| n.get())
+                        .unwrap_or(1);
+                    verify_block_signatures(&params, block, threads)
+                })
+                .await;
+                match verified {
+                    Ok(Ok(block)) => Input::VerifiedBlock(peer, block),
+                    Ok(Err(refused)) => Input::Message(peer, Message::Block(refused.0)),
+                    Err(_) => break,
+                }
+            }
             ReadOutcome::Message(message) => Input::Message(peer, message),
             ReadOutcome::Closed => break,
             ReadOutcome::Malformed(error) => {

@@ -179,7 +179,7 @@ async fn peers(state: ApiState) -> Result<Response, Infallible> {
 
 async fn submit(body: SubmitBody, state: ApiState) -> Result<Response, Infallible> {
     let result = async {
-        let bytes = decode_hex(&body.transfer)
+        let bytes = chain_core::hash::from_hex(body.transfer.trim())
             .ok_or_else(|| ApiError::bad_request("malformed_transfer", "`transfer` must be hex"))?;
         let transfer = Transfer::from_bytes(&bytes)
             .map_err(|e| ApiError::bad_request("malformed_transfer", e.to_string()))?;
@@ -215,18 +215,6 @@ async fn set_mining(body: MiningBody, state: ApiState) -> Result<Response, Infal
         Ok(state.node.status().await?.mining)
     };
     respond(result.await)
-}
-
-/// Parses lower- or upper-case hex.
-pub fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim();
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 fn authorized(state: ApiState) -> impl Filter<Extract = (), Error = Rejection> + Clone {

@@ -168,20 +168,29 @@ fn a_node_two_wallets_a_payment_and_every_error() {
         "wallet", "--wallet", "w.json", "balance", "bob", "--json",
     ]));
     assert_eq!(bob_account["balance"].as_u64(), Some(150_000_000));
+    // Alice mines (hundreds of regtest blocks a second), so her payment may be pages back: follow
+    // the history's cursor.
     for name in ["alice", "bob"] {
-        let history = json(&cli(&[
-            "wallet", "--wallet", "w.json", "history", name, "--json",
-        ]));
-        let txids: Vec<&str> = history["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|i| i["tx"]["txid"].as_str())
-            .collect();
-        assert!(
-            txids.contains(&txid.as_str()),
-            "{name}'s history shows the payment"
-        );
+        let mut before: Option<String> = None;
+        let mut found = false;
+        for _ in 0..1_000 {
+            let mut args = vec![
+                "wallet", "--wallet", "w.json", "history", name, "--limit", "100", "--json",
+            ];
+            if let Some(cursor) = &before {
+                args.extend(["--before", cursor.as_str()]);
+            }
+            let page = json(&cli(&args));
+            let items = page["items"].as_array().unwrap();
+            found = items
+                .iter()
+                .any(|i| i["tx"]["txid"].as_str() == Some(txid.as_str()));
+            before = page["next"].as_str().map(str::to_string);
+            if found || before.is_none() {
+                break;
+            }
+        }
+        assert!(found, "{name}'s history shows the payment");
     }
     let text =
         String::from_utf8(cli(&["wallet", "--wallet", "w.json", "balance", "bob"]).stdout).unwrap();

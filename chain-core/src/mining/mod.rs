@@ -338,8 +338,10 @@ impl std::fmt::Display for Kernel {
 /// nonce) between chunks, so raising `stop` halts them all within a chunk's time.
 ///
 /// Returns the nonce and its hash, confirmed with plain `sha2` SHA-256d, or `None` if `stop`
-/// was raised or all 2^64 nonces were tried. When several threads find a nonce, the one from
-/// the earliest chunk is returned.
+/// was raised or all 2^64 nonces were tried. Unless `stop` was raised, the nonce is the first
+/// one from `start_nonce` on that meets the target, whatever the number of threads: chunks are
+/// handed out in order and a chunk once started is finished, so every chunk before the one
+/// with a find is searched completely, and the earliest chunk's find wins.
 pub fn mine(
     job: &Job,
     kernel: Kernel,

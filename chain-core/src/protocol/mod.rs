@@ -33,7 +33,7 @@ use crate::hash::{BlockHash, Txid};
 use crate::ledger::Ledger;
 use crate::mempool::Admitted;
 use crate::store::Store;
-use crate::tx::Transfer;
+use crate::tx::{Transaction, Transfer};
 use crate::units::Height;
 use crate::validate::{check_header_in_context, check_header_pow};
 use message::{MAX_ADDRS, MAX_HEADERS, MAX_INV, MAX_LOCATOR};
@@ -179,6 +179,12 @@ pub enum Io {
     Connect(SocketAddr),
     /// Tell subscribers.
     Event(NodeEvent),
+}
+
+/// A block from a peer, with or without its signatures verified already.
+enum IncomingBlock {
+    Plain(crate::block::Block),
+    Verified(crate::validate::VerifiedBlock),
 }
 
 /// A header this node has validated but whose block it has not stored yet.
@@ -551,7 +557,7 @@ impl<S: Store> Protocol<S> {
             }
             Message::GetHeaders { locator, stop } => self.on_getheaders(peer, &locator, stop)?,
             Message::Headers(headers) => self.on_headers(peer, headers, now)?,
-            Message::Block(block) => self.on_block(peer, block, now)?,
+            Message::Block(block) => self.on_block(peer, IncomingBlock::Plain(block), now)?,
             Message::Transfer(transfer) => {
                 // Refusals are answered with penalties inside; nothing to return to a peer.
                 let _ = self.on_transfer(Some(peer), transfer, now)?;
@@ -972,18 +978,39 @@ impl<S: Store> Protocol<S> {
         }
     }
 
-    fn on_block(
+    /// A block from a peer whose signatures the adapter already verified (see
+    /// [`crate::validate::verify_block_signatures`]); otherwise as a `block` message.
+    ///
+    /// # Errors
+    ///
+    /// Only a failure of the store.
+    pub fn received_verified_block(
         &mut self,
         peer: PeerId,
-        block: crate::block::Block,
+        block: crate::validate::VerifiedBlock,
         now: u64,
     ) -> Result<(), Error> {
-        let hash = block.hash();
+        if !self.peers.get(&peer).is_some_and(|p| p.ready) {
+            self.penalise(peer, Penalty::HandshakeViolation, now);
+            return Ok(());
+        }
+        self.on_block(peer, IncomingBlock::Verified(block), now)
+    }
+
+    fn on_block(&mut self, peer: PeerId, block: IncomingBlock, now: u64) -> Result<(), Error> {
+        let hash = match &block {
+            IncomingBlock::Plain(block) => block.hash(),
+            IncomingBlock::Verified(block) => block.block().hash(),
+        };
         self.unassign(peer, &hash);
         if let Some(state) = self.peers.get_mut(&peer) {
             state.known.insert(Inventory::Block(hash));
         }
-        match self.ledger.accept_block(block, now) {
+        let accepted = match block {
+            IncomingBlock::Plain(block) => self.ledger.accept_block(block, now),
+            IncomingBlock::Verified(block) => self.ledger.accept_verified(block, now),
+        };
+        match accepted {
             Ok(outcome) => {
                 match outcome.status {
                     AcceptStatus::Orphan { missing } => {
@@ -993,7 +1020,7 @@ impl<S: Store> Protocol<S> {
                     }
                     AcceptStatus::Stored { .. } | AcceptStatus::Duplicate => {}
                 }
-                self.forget_stored_headers()?;
+                self.forget_stored_headers(hash)?;
                 self.publish_chain_events(outcome.events, Some(peer), now);
             }
             Err(Error::Block(BlockError::TimeTooNew { .. })) => {}
@@ -1007,14 +1034,25 @@ impl<S: Store> Protocol<S> {
         Ok(())
     }
 
-    /// Drops pending headers whose blocks are now stored (or were found invalid).
-    fn forget_stored_headers(&mut self) -> Result<(), Error> {
+    /// Drops pending headers whose blocks are now stored: the block just received, and the
+    /// pending descendants that its arrival let the chain store (orphans waiting for it). Only
+    /// those can have changed, so the store is asked about them alone, not about every pending
+    /// header (thousands during a sync, for every block).
+    fn forget_stored_headers(&mut self, received: BlockHash) -> Result<(), Error> {
         let store = self.ledger.chain().store();
         let mut stored = Vec::new();
-        for hash in self.headers.keys() {
-            if store.meta(hash)?.is_some() {
-                stored.push(*hash);
+        let mut frontier = vec![received];
+        while let Some(hash) = frontier.pop() {
+            if store.meta(&hash)?.is_none() {
+                continue;
             }
+            stored.push(hash);
+            frontier.extend(
+                self.headers
+                    .iter()
+                    .filter(|(_, pending)| pending.header.prev_hash == hash)
+                    .map(|(child, _)| *child),
+            );
         }
         for hash in stored {
             self.headers.remove(&hash);
@@ -1027,17 +1065,32 @@ impl<S: Store> Protocol<S> {
 
     fn publish_chain_events(&mut self, events: Vec<ChainEvent>, from: Option<PeerId>, now: u64) {
         for event in events {
-            if let ChainEvent::TipChanged(change) = &event
-                && let Some(last) = change.connected.last()
-            {
-                // Announce every new tip: peers that know it already are skipped, and a peer that
-                // is behind learns where to sync to.
-                self.announce(Inventory::Block(last.hash), from);
-                let target = self.best_header_height();
-                self.outbox.push(Io::Event(NodeEvent::SyncProgress {
-                    height: last.height,
-                    target,
-                }));
+            if let ChainEvent::TipChanged(change) = &event {
+                if let Some(last) = change.connected.last() {
+                    // Announce every new tip: peers that know it already are skipped, and a peer
+                    // that is behind learns where to sync to.
+                    self.announce(Inventory::Block(last.hash), from);
+                    let target = self.best_header_height();
+                    self.outbox.push(Io::Event(NodeEvent::SyncProgress {
+                        height: last.height,
+                        target,
+                    }));
+                }
+                // Transfers of the abandoned branch that went back into the mempool are still
+                // valid: announce them again, since the side that won has never seen them.
+                let returned: Vec<Txid> = change
+                    .disconnected
+                    .iter()
+                    .flat_map(|b| b.block.txs.iter())
+                    .filter_map(|tx| match tx {
+                        Transaction::Transfer(t) => Some(t.txid()),
+                        Transaction::Coinbase(_) => None,
+                    })
+                    .filter(|txid| self.ledger.mempool().get(txid).is_some())
+                    .collect();
+                for txid in returned {
+                    self.announce(Inventory::Transfer(txid), None);
+                }
             }
             if let ChainEvent::BlockInvalid { hash, .. } = &event {
                 self.headers.remove(hash);

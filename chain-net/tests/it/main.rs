@@ -4,5 +4,6 @@
 // fails.
 #![allow(clippy::unwrap_used)]
 
+mod hostile;
 mod network;
 mod support;

@@ -1,8 +1,13 @@
 //! Nodes over real TCP on loopback: convergence, late sync, partitions.
 
-use crate::support::{node, params, wait_for};
-use chain_core::testkit::address;
-use chain_core::units::Height;
+use crate::support::{
+    extend, mine_until, node, node_with_params, node_with_store, params, wait_for, wait_for_tip,
+};
+use chain_core::params::ChainParams;
+use chain_core::store::MemoryStore;
+use chain_core::testkit::{address, key, transfer};
+use chain_core::units::{Amount, COIN, Height};
+use chain_net::views::TxStatus;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_mining_nodes_converge_on_one_tip_and_equal_balances() {
@@ -82,6 +87,109 @@ async fn three_mining_nodes_converge_on_one_tip_and_equal_balances() {
     let issued: u64 = (1..=height).map(|h| params.subsidy(Height(h)).0).sum();
     assert_eq!(total, issued, "every block's subsidy, and nothing else");
     for n in &nodes {
+        n.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_node_syncs_2000_blocks_then_follows_the_tip() {
+    // Plain regtest (a block in a couple of hashes): 2,000 blocks are built in a moment.
+    let params = ChainParams::regtest();
+    let store = extend(&params, MemoryStore::new(), address(9), vec![], 2_000);
+    let a = node_with_params(params.clone(), vec![], None, 11, store).await;
+    let start = a.status().await.unwrap();
+    assert_eq!(start.height, Height(2_000));
+    let b = node_with_params(
+        params.clone(),
+        vec![a.listen_addr().unwrap()],
+        None,
+        12,
+        MemoryStore::new(),
+    )
+    .await;
+    wait_for_tip("the late node at A's tip", &[&b], start.tip).await;
+    let synced = b.status().await.unwrap();
+    assert_eq!(synced.height, Height(2_000));
+    assert_eq!(synced.best_header_height, Height(2_000));
+    assert!(!synced.syncing);
+
+    // A mines a few more blocks (on regtest, as many as it finds before it is told to stop).
+    let mined = mine_until(&a, address(1), Height(2_003)).await;
+    wait_for_tip("the late node following A", &[&b], mined.tip).await;
+    for who in [address(1), address(9)] {
+        assert_eq!(
+            b.account(who).await.unwrap().balance,
+            a.account(who).await.unwrap().balance
+        );
+    }
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_mining_apart_reconnect_on_the_most_work_chain_and_remine_the_losing_transfer() {
+    let params = params();
+    // A common prefix of two blocks paying key 7, on every node.
+    let prefix = extend(&params, MemoryStore::new(), address(7), vec![], 2);
+    let a = node_with_store(vec![], None, 21, prefix.clone()).await;
+    let b = node_with_store(vec![a.listen_addr().unwrap()], None, 22, prefix.clone()).await;
+    // C is never told about A or B.
+    let c = node_with_store(vec![], None, 23, prefix).await;
+    wait_for("A and B connected", 30, || {
+        let (a, b) = (a.clone(), b.clone());
+        async move {
+            (a.status().await.ok()?.peers == 1 && b.status().await.ok()?.peers == 1).then_some(())
+        }
+    })
+    .await;
+
+    // Group 1 (A, B) gets a transfer from the prefix's coins, mines it, and will lose.
+    let sent = transfer(&key(7), address(8), 10 * COIN, 1_000, 0, params.network_id);
+    let txid = b.submit_transfer(sent).await.unwrap().unwrap();
+    wait_for("the transfer relayed to A", 30, || {
+        let a = a.clone();
+        async move { a.transfer(txid).await.ok()?.map(|_| ()) }
+    })
+    .await;
+    let losing = mine_until(&a, address(1), Height(4)).await;
+    wait_for_tip("B on A's branch", &[&b], losing.tip).await;
+    assert!(matches!(
+        b.transfer(txid).await.unwrap().unwrap().status,
+        TxStatus::Confirmed { .. }
+    ));
+
+    // Group 2 (C) mines a longer branch of its own (every block has the same work).
+    let winning = mine_until(&c, address(3), Height(losing.height.0 + 2)).await;
+    assert!(c.transfer(txid).await.unwrap().is_none());
+
+    // Reconnected, everyone ends on C's branch: the one with the most work.
+    b.add_peer(c.listen_addr().unwrap()).await.unwrap();
+    wait_for_tip("everyone on C's branch", &[&a, &b, &c], winning.tip).await;
+    for n in [&a, &b] {
+        assert_eq!(n.account(address(8)).await.unwrap().balance, Amount::ZERO);
+    }
+
+    // The transfer is still valid on C's branch: A and B took it back into their mempools and
+    // announce it again, so C, which never saw it, gets it and mines it.
+    wait_for("the returned transfer relayed to C", 30, || {
+        let c = c.clone();
+        async move { (c.transfer(txid).await.ok()??.status == TxStatus::Pending).then_some(()) }
+    })
+    .await;
+    let remined = mine_until(&c, address(3), Height(winning.height.0 + 1)).await;
+    wait_for_tip("everyone on the new tip", &[&a, &b, &c], remined.tip).await;
+    for n in [&a, &b, &c] {
+        let status = n.transfer(txid).await.unwrap().unwrap().status;
+        assert!(
+            matches!(status, TxStatus::Confirmed { height, .. } if height > winning.height),
+            "{status:?}"
+        );
+        assert_eq!(
+            n.account(address(8)).await.unwrap().balance,
+            Amount(10 * COIN)
+        );
+    }
+    for n in [&a, &b, &c] {
         n.shutdown().await;
     }
 }

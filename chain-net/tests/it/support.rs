@@ -2,14 +2,23 @@
 //! as synchronisation: waits poll the node and end by themselves).
 
 use chain_core::address::Address;
+use chain_core::block::Header;
+use chain_core::hash::BlockHash;
+use chain_core::ledger::Ledger;
+use chain_core::mempool::MempoolPolicy;
 use chain_core::miner::mine_reference;
+use chain_core::mining::{Job, Kernel, mine};
 use chain_core::params::ChainParams;
 use chain_core::pow::CompactTarget;
 use chain_core::store::MemoryStore;
+use chain_core::tx::Transfer;
+use chain_core::units::Height;
+use chain_net::views::NodeStatus;
 use chain_net::{MiningConfig, NodeConfig, NodeHandle};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::Duration;
 
 /// Regtest, but with a target that takes about a million hashes: a block every few tens of
@@ -44,7 +53,19 @@ pub async fn node_with_store(
     seed: u64,
     store: MemoryStore,
 ) -> NodeHandle {
-    let mut config = NodeConfig::new(params());
+    node_with_params(params(), peers, miner, seed, store).await
+}
+
+/// As [`node_with_store`], on another network (plain regtest, where a block takes a couple of
+/// hashes, for chains of thousands of blocks).
+pub async fn node_with_params(
+    params: ChainParams,
+    peers: Vec<SocketAddr>,
+    miner: Option<Address>,
+    seed: u64,
+    store: MemoryStore,
+) -> NodeHandle {
+    let mut config = NodeConfig::new(params);
     config.listen = Some("127.0.0.1:0".parse().unwrap());
     config.peers = peers;
     config.seed = seed;
@@ -54,6 +75,59 @@ pub async fn node_with_store(
         threads: 1,
     });
     chain_net::start(config, store).await.unwrap()
+}
+
+/// Finds a nonce for `header` with the fastest hashing kernel: milliseconds for [`params`]' target,
+/// where the reference miner of the testkit would take a second or give up.
+pub fn solve(header: &mut Header) {
+    let target = header.bits.to_target().unwrap();
+    let job = Job::new(&header.to_array(), &target.to_be_bytes());
+    let (nonce, _) = mine(
+        &job,
+        Kernel::best(),
+        1,
+        0,
+        &AtomicBool::new(false),
+        &AtomicU64::new(0),
+    )
+    .unwrap();
+    header.nonce = nonce;
+}
+
+/// `store` with `blocks` more blocks of `params` on its tip, each paying `miner`; the first holds
+/// `transfers` (they must be valid there). Block times are the current time (moved past the
+/// median time past when needed).
+pub fn extend(
+    params: &ChainParams,
+    store: MemoryStore,
+    miner: Address,
+    transfers: Vec<Transfer>,
+    blocks: usize,
+) -> MemoryStore {
+    let now = unix_now();
+    let mut ledger = Ledger::open(params.clone(), store, MempoolPolicy::default(), now).unwrap();
+    let count = transfers.len();
+    for transfer in transfers {
+        ledger.submit_transfer(transfer, now).unwrap();
+    }
+    for _ in 0..blocks {
+        let mut block = ledger.block_template(miner, now).unwrap();
+        solve(&mut block.header);
+        ledger.accept_block(block, now).unwrap();
+    }
+    assert!(
+        blocks == 0 || ledger.mempool().is_empty(),
+        "all {count} transfers mined"
+    );
+    ledger.into_store()
+}
+
+/// Seconds since the unix epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// Polls `check` every 20 ms until it returns `Some`, or panics after `secs` seconds.
@@ -73,4 +147,39 @@ where
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Mines on `node` (one thread, paying `miner`) until its tip is at `height` or above, then stops
+/// mining; returns the status after the stop (a block found just before the stop is included).
+pub async fn mine_until(node: &NodeHandle, miner: Address, height: Height) -> NodeStatus {
+    node.set_mining(Some(MiningConfig {
+        address: miner,
+        threads: 1,
+    }))
+    .await
+    .unwrap();
+    wait_for(&format!("height {height}"), 30, || {
+        let node = node.clone();
+        async move { (node.status().await.ok()?.height >= height).then_some(()) }
+    })
+    .await;
+    node.set_mining(None).await.unwrap();
+    node.status().await.unwrap()
+}
+
+/// Waits until every node in `nodes` has the tip `tip`.
+pub async fn wait_for_tip(what: &str, nodes: &[&NodeHandle], tip: BlockHash) {
+    let nodes: Vec<NodeHandle> = nodes.iter().map(|n| (*n).clone()).collect();
+    wait_for(what, 30, || {
+        let nodes = nodes.clone();
+        async move {
+            for node in &nodes {
+                if node.status().await.ok()?.tip != tip {
+                    return None;
+                }
+            }
+            Some(())
+        }
+    })
+    .await;
 }

@@ -1,0 +1,487 @@
+//! Sync harness: how fast a fresh node downloads and verifies a chain from a peer over loopback,
+//! and how much of that time goes to checking signatures.
+//!
+//! ```text
+//! cargo run --release -p benches --bin sync [-- --blocks N] [--per-block T] [--normal]
+//! ```
+//!
+//! 1. Builds a regtest chain: one block paying a funder key, then `N` blocks (default 10,000) of
+//!    `T` signed transfers each (default 10). The first 1,000 transfers fund 1,000 sender keys; every later one
+//!    is from one of those senders (round robin, nonces in order) to a fresh address. The
+//!    transfers are signed on two threads, and the blocks are accepted through
+//!    `chain_core::chain::Chain` into node A's `SqliteStore`.
+//! 2. Verifies every transfer's signature once more, alone, on one thread (`check_transfer`:
+//!    the form and the signature, exactly what block validation does per transfer): `T_sig`.
+//! 3. Starts node A over its store and a fresh node B (an empty `SqliteStore`, `verify_threads`
+//!    2) that knows only A, both in this process on a two-thread tokio runtime, and measures the
+//!    wall time from B's start until its tip is A's: `T_sync`. The process's CPU time over the
+//!    same span comes from `/proc/self/stat`.
+//! 4. Reports blocks/s and transfers/s, and the share of the sync spent verifying signatures:
+//!    `T_sig / (T_sync × 2)`, the fraction of the two cores' time that the signature checks
+//!    need (100 % would mean the sync runs exactly as fast as two cores can check signatures),
+//!    and `T_sig / T_sync`, the fraction of the wall time they take when done on one thread.
+//!    Since other work on the machine stretches wall times, it also reports CPU times: the
+//!    process's during the sync (with the share the signature checks alone took of it), and
+//!    that of B's core thread (the one thread that verifies, runs the chain and writes the
+//!    store), with the load average before and after.
+//!
+//! B's store uses `synchronous=FULL` (the default); `--normal` opens it with
+//! `synchronous=NORMAL` instead. A's store is always NORMAL (its import is not what is
+//! measured). The databases live in a temporary directory removed at the end.
+
+use chain_core::address::Address;
+use chain_core::block::{Block, HEADER_VERSION, Header};
+use chain_core::chain::Chain;
+use chain_core::difficulty::next_bits;
+use chain_core::hash::{BlockHash, sha256};
+use chain_core::keys::SecretKey;
+use chain_core::merkle::merkle_root;
+use chain_core::miner::mine_reference;
+use chain_core::params::ChainParams;
+use chain_core::tx::{Coinbase, Transaction, Transfer, UnsignedTransfer};
+use chain_core::units::Amount;
+use chain_core::validate::{check_transfer, median_time_past};
+use chain_net::NodeConfig;
+use chain_store::{Durability, SqliteStore, StoreOptions};
+use std::error::Error;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Keys that send the transfers after the funding ones.
+const SENDERS: usize = 1_000;
+/// What the funder gives each sender.
+const FUNDING: u64 = 1_000_000;
+/// What each later transfer moves, and its fee.
+const AMOUNT: u64 = 1_000;
+const FEE: u64 = 1;
+
+type Result<T> = std::result::Result<T, Box<dyn Error>>;
+
+struct Options {
+    blocks: usize,
+    per_block: usize,
+    durability: Durability,
+}
+
+fn options() -> Result<Options> {
+    let mut options = Options {
+        blocks: 10_000,
+        per_block: 10,
+        durability: Durability::Full,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--blocks" => {
+                options.blocks = args.next().ok_or("--blocks needs a number")?.parse()?;
+            }
+            "--per-block" => {
+                options.per_block = args.next().ok_or("--per-block needs a number")?.parse()?;
+            }
+            "--normal" => options.durability = Durability::Normal,
+            other => return Err(format!("unknown argument {other}").into()),
+        }
+    }
+    if options.blocks * options.per_block < SENDERS {
+        return Err(format!("at least {SENDERS} transfers").into());
+    }
+    Ok(options)
+}
+
+fn secret(label: &str, n: u64) -> Result<SecretKey> {
+    Ok(SecretKey::from_bytes(sha256(&[
+        label.as_bytes(),
+        &n.to_le_bytes(),
+    ]))?)
+}
+
+/// The transfers, in chain order, unsigned, with the key that signs each.
+fn plan(count: usize, senders: &[SecretKey]) -> Vec<(usize, UnsignedTransfer)> {
+    (0..count)
+        .map(|k| {
+            if k < SENDERS {
+                // The funder pays sender k; `usize::MAX` marks the funder's key.
+                let to = senders[k].public_key().address();
+                let transfer = UnsignedTransfer {
+                    to,
+                    amount: Amount(FUNDING),
+                    fee: Amount(FEE),
+                    nonce: k as u64,
+                    memo: Vec::new(),
+                };
+                (usize::MAX, transfer)
+            } else {
+                let sender = k % SENDERS;
+                let mut to = [0u8; 20];
+                to.copy_from_slice(&sha256(&[b"receiver", &(k as u64).to_le_bytes()])[..20]);
+                let transfer = UnsignedTransfer {
+                    to: Address(to),
+                    amount: Amount(AMOUNT),
+                    fee: Amount(FEE),
+                    nonce: (k / SENDERS - 1) as u64,
+                    memo: Vec::new(),
+                };
+                (sender, transfer)
+            }
+        })
+        .collect()
+}
+
+/// Signs the plan on `threads` threads, printing progress.
+fn sign_all(
+    plan: Vec<(usize, UnsignedTransfer)>,
+    funder: &SecretKey,
+    senders: &[SecretKey],
+    params: &ChainParams,
+    threads: usize,
+) -> Vec<Transfer> {
+    let network = params.network_id;
+    let total = plan.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let chunk = total.div_ceil(threads);
+    let mut signed: Vec<Transfer> = Vec::with_capacity(total);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = plan
+            .chunks(chunk)
+            .map(|part| {
+                let done = &done;
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(who, unsigned)| {
+                            let key = if *who == usize::MAX {
+                                funder
+                            } else {
+                                &senders[*who]
+                            };
+                            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                            if n.is_multiple_of(20_000) {
+                                eprintln!("  signed {n} of {total}");
+                            }
+                            unsigned.clone().sign(key, network)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for handle in handles {
+            signed.extend(handle.join().expect("signing does not panic"));
+        }
+    });
+    signed
+}
+
+/// A regtest block on `chain`'s tip paying `miner`, holding `transfers`.
+fn next_block(chain: &Chain<SqliteStore>, miner: Address, transfers: &[Transfer]) -> Result<Block> {
+    let params = chain.params();
+    let tip = *chain.tip();
+    let height = tip.height.next().ok_or("height overflow")?;
+    let ancestors = chain.ancestor_headers(&tip)?;
+    let fees = Amount::checked_sum(transfers.iter().map(|t| t.fee)).ok_or("fees overflow")?;
+    let amount = params
+        .subsidy(height)
+        .checked_add(fees)
+        .ok_or("coinbase overflow")?;
+    let mut txs = vec![Transaction::Coinbase(Coinbase {
+        height,
+        to: miner,
+        amount,
+    })];
+    txs.extend(transfers.iter().cloned().map(Transaction::Transfer));
+    let txids: Vec<_> = txs.iter().map(Transaction::txid).collect();
+    let mut header = Header {
+        version: HEADER_VERSION,
+        prev_hash: tip.hash,
+        merkle_root: merkle_root(&txids),
+        // One second per block from genesis: always past the median time, and in the past.
+        time: (params.genesis_time + height.0).max(median_time_past(params, &ancestors) + 1),
+        bits: next_bits(params, height, &ancestors),
+        nonce: 0,
+    };
+    if !mine_reference(&mut header, u64::MAX) {
+        return Err("no nonce found".into());
+    }
+    Ok(Block { header, txs })
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// User plus system CPU time from a `/proc/.../stat` line.
+fn stat_cpu(stat: &str) -> Option<Duration> {
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    // Clock ticks are 100 per second on Linux.
+    Some(Duration::from_millis((utime + stime) * 10))
+}
+
+/// CPU time this process has used so far.
+fn process_cpu() -> Option<Duration> {
+    stat_cpu(&std::fs::read_to_string("/proc/self/stat").ok()?)
+}
+
+/// CPU time the calling thread has used so far.
+fn thread_cpu() -> Option<Duration> {
+    stat_cpu(&std::fs::read_to_string("/proc/thread-self/stat").ok()?)
+}
+
+/// The process's threads: id, name and CPU time so far.
+fn threads() -> Vec<(u64, String, Duration)> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(|task| {
+            let task = task.ok()?;
+            let tid = task.file_name().to_str()?.parse().ok()?;
+            let name = std::fs::read_to_string(task.path().join("comm")).ok()?;
+            let cpu = stat_cpu(&std::fs::read_to_string(task.path().join("stat")).ok()?)?;
+            Some((tid, name.trim().to_string(), cpu))
+        })
+        .collect()
+}
+
+/// The one-minute load average, to judge how much other work shared the machine.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// What the sync measured.
+struct SyncRun {
+    wall: f64,
+    process_cpu: Option<Duration>,
+    b_core_cpu: Option<Duration>,
+    load: (String, String),
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Result<Self> {
+        let path = std::env::temp_dir().join(format!("chain-sync-{}", std::process::id()));
+        std::fs::create_dir_all(&path)?;
+        Ok(Self(path))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn main() -> Result<()> {
+    let options = options()?;
+    let params = ChainParams::regtest();
+    let per_block = options.per_block;
+    let transfers_total = options.blocks * per_block;
+    let dir = TempDir::new()?;
+    println!(
+        "sync harness: {} blocks of {per_block} transfers ({transfers_total} transfers) after a \
+         funding block, regtest, node B's store synchronous={}",
+        options.blocks,
+        match options.durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        }
+    );
+
+    // 1. The chain, into A's store.
+    let funder = secret("sync funder", 0)?;
+    let senders = (0..SENDERS as u64)
+        .map(|n| secret("sync sender", n))
+        .collect::<Result<Vec<_>>>()?;
+    let started = Instant::now();
+    let transfers = sign_all(
+        plan(transfers_total, &senders),
+        &funder,
+        &senders,
+        &params,
+        2,
+    );
+    println!(
+        "built: {transfers_total} transfers signed on 2 threads in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let a_path = dir.path().join("a.db");
+    let started = Instant::now();
+    let now = unix_now();
+    let store = SqliteStore::open_with(
+        &a_path,
+        &params,
+        StoreOptions {
+            durability: Durability::Normal,
+            ..StoreOptions::default()
+        },
+    )?;
+    let mut chain = Chain::open(params.clone(), store)?;
+    chain.set_verify_threads(2);
+    let miner = secret("sync miner", 0)?.public_key().address();
+    let block = next_block(&chain, funder.public_key().address(), &[])?;
+    chain.accept_block(block, now)?;
+    for (i, batch) in transfers.chunks(per_block).enumerate() {
+        let block = next_block(&chain, miner, batch)?;
+        let outcome = chain.accept_block(block, now)?;
+        if outcome.events.is_empty() {
+            return Err(format!("block {} was not connected", i + 2).into());
+        }
+        if (i + 1).is_multiple_of(2_000) {
+            eprintln!("  accepted {} blocks", i + 2);
+        }
+    }
+    let tip = *chain.tip();
+    println!(
+        "built: {} blocks accepted into A's store in {:.1} s",
+        tip.height,
+        started.elapsed().as_secs_f64()
+    );
+    drop(chain);
+
+    // 2. Signatures alone, one thread.
+    let started = Instant::now();
+    let cpu_before = thread_cpu();
+    for transfer in &transfers {
+        check_transfer(transfer, params.network_id)?;
+    }
+    let t_sig = started.elapsed().as_secs_f64();
+    let t_sig_cpu = thread_cpu()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before).as_secs_f64());
+    println!(
+        "signatures alone: {transfers_total} checked on one thread in {t_sig:.2} s ({:.1} µs \
+         each; {} s of CPU)",
+        t_sig * 1e6 / transfers_total as f64,
+        t_sig_cpu.map_or("?".into(), |c| format!("{c:.2}"))
+    );
+    drop(transfers);
+
+    // 3. The sync.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let run = runtime.block_on(sync(&params, &a_path, dir.path(), &options, tip.hash))?;
+    let t_sync = run.wall;
+
+    // 4. Figures.
+    let blocks = tip.height.0 as f64;
+    println!(
+        "sync: B reached A's tip (height {}) in {t_sync:.2} s: {:.0} blocks/s, {:.0} transfers/s \
+         (load average {} before, {} after)",
+        tip.height,
+        blocks / t_sync,
+        transfers_total as f64 / t_sync,
+        run.load.0,
+        run.load.1
+    );
+    if let Some(cpu) = run.process_cpu {
+        let cpu = cpu.as_secs_f64();
+        println!(
+            "cpu: the process (A serving, B syncing) used {cpu:.2} s of CPU during the sync, {:.0} % \
+             of two cores; checking the signatures alone took {:.0} % of that",
+            cpu * 100.0 / (t_sync * 2.0),
+            t_sig_cpu.unwrap_or(t_sig) * 100.0 / cpu
+        );
+    }
+    if let Some(core) = run.b_core_cpu {
+        println!(
+            "cpu: B's core thread (verification, chain, store) was busy {:.2} s, {:.0} % of the \
+             sync's wall time",
+            core.as_secs_f64(),
+            core.as_secs_f64() * 100.0 / t_sync
+        );
+    }
+    println!(
+        "signature share: T_sig / (T_sync x 2 cores) = {:.0} % (target >= 70 %: the sync as fast \
+         as two cores can check signatures); T_sig / T_sync = {:.0} % (the same work on one \
+         thread, as B does it: blocks under 64 transactions verify on one thread)",
+        t_sig * 100.0 / (t_sync * 2.0),
+        t_sig * 100.0 / t_sync
+    );
+    Ok(())
+}
+
+/// Runs A over its store and a fresh B against it until B has `tip`.
+async fn sync(
+    params: &ChainParams,
+    a_path: &Path,
+    dir: &Path,
+    options: &Options,
+    tip: BlockHash,
+) -> Result<SyncRun> {
+    let mut a_config = NodeConfig::new(params.clone());
+    a_config.listen = Some("127.0.0.1:0".parse()?);
+    a_config.verify_threads = 2;
+    a_config.seed = 1;
+    let a_store = SqliteStore::open(a_path, params)?;
+    let a = chain_net::start(a_config, a_store).await?;
+
+    let b_store = SqliteStore::open_with(
+        dir.join("b.db"),
+        params,
+        StoreOptions {
+            durability: options.durability,
+            ..StoreOptions::default()
+        },
+    )?;
+    let mut b_config = NodeConfig::new(params.clone());
+    b_config.peers = vec![a.listen_addr().ok_or("A listens")?];
+    b_config.verify_threads = 2;
+    b_config.seed = 2;
+    let load_before = load_average();
+    let threads_before: Vec<u64> = threads().into_iter().map(|(tid, _, _)| tid).collect();
+    let cpu_before = process_cpu();
+    let started = Instant::now();
+    let b = chain_net::start(b_config, b_store).await?;
+    let mut last_report = Instant::now();
+    loop {
+        let status = b.status().await?;
+        if status.tip == tip {
+            break;
+        }
+        if last_report.elapsed() >= Duration::from_secs(5) {
+            last_report = Instant::now();
+            eprintln!(
+                "  B at height {} after {:.0} s",
+                status.height,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        if started.elapsed() > Duration::from_secs(3_600) {
+            return Err("B did not sync within an hour".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let process_cpu = process_cpu()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    // B's core thread is the one named `chain-core` that started with B.
+    let b_core_cpu = threads()
+        .into_iter()
+        .find(|(tid, name, _)| name == "chain-core" && !threads_before.contains(tid))
+        .map(|(_, _, cpu)| cpu);
+    let load = (load_before, load_average());
+    b.shutdown().await;
+    a.shutdown().await;
+    Ok(SyncRun {
+        wall,
+        process_cpu,
+        b_core_cpu,
+        load,
+    })
+}

@@ -1,0 +1,78 @@
+//! The node's config file, `chain.toml` in its data directory. Precedence, highest first:
+//! command-line flags, `CHAIN_*` environment variables, this file, built-in defaults.
+//!
+//! ```toml
+//! network = "devnet"
+//! listen = "127.0.0.1:7410"
+//! peers = ["127.0.0.1:7411"]
+//! mine = true
+//! miner_address = "dev1..."
+//! threads = 2
+//! api = "127.0.0.1:8080"
+//! ```
+
+use crate::error::CliError;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// The file's settings; every key is optional, unknown keys are errors.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NodeFile {
+    /// Network preset.
+    pub network: Option<String>,
+    /// Peer listen address.
+    pub listen: Option<SocketAddr>,
+    /// Peers to dial.
+    pub peers: Option<Vec<SocketAddr>>,
+    /// Whether to mine.
+    pub mine: Option<bool>,
+    /// Address to mine to.
+    pub miner_address: Option<String>,
+    /// Mining threads.
+    pub threads: Option<usize>,
+    /// API listen address.
+    pub api: Option<SocketAddr>,
+}
+
+impl NodeFile {
+    /// Reads `chain.toml` from `data_dir`; an absent file is an empty one.
+    ///
+    /// # Errors
+    ///
+    /// [`CliError::Usage`] naming the file and the problem, for a file that does not parse.
+    pub fn load(data_dir: &Path) -> Result<Self, CliError> {
+        let path = data_dir.join("chain.toml");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text)
+                .map_err(|e| CliError::Usage(format!("{}: {e}", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_parses_and_unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(NodeFile::load(dir.path()).unwrap(), NodeFile::default());
+        std::fs::write(
+            dir.path().join("chain.toml"),
+            "network = \"regtest\"\nthreads = 2\npeers = [\"127.0.0.1:1\"]\n",
+        )
+        .unwrap();
+        let file = NodeFile::load(dir.path()).unwrap();
+        assert_eq!(file.network.as_deref(), Some("regtest"));
+        assert_eq!(file.threads, Some(2));
+        assert_eq!(file.peers.unwrap().len(), 1);
+        std::fs::write(dir.path().join("chain.toml"), "netwrok = \"regtest\"\n").unwrap();
+        assert!(
+            matches!(NodeFile::load(dir.path()), Err(CliError::Usage(m)) if m.contains("netwrok"))
+        );
+    }
+}
