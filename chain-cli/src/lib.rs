@@ -29,6 +29,9 @@ pub struct NodeOptions {
     pub mining: Option<MiningConfig>,
     /// API listen address.
     pub api: SocketAddr,
+    /// Serve the web pages too (not only the API), with this web data directory (user
+    /// database, user miners).
+    pub web: Option<PathBuf>,
 }
 
 /// A running node with its API server.
@@ -37,6 +40,8 @@ pub struct RunningNode {
     pub node: NodeHandle,
     /// Where its API listens.
     pub api: SocketAddr,
+    /// The web application, when it serves pages.
+    pub web: Option<chain_web::App>,
     stop_api: tokio::sync::oneshot::Sender<()>,
     api_task: tokio::task::JoinHandle<()>,
 }
@@ -46,6 +51,9 @@ impl RunningNode {
     pub async fn shutdown(self) {
         let _ = self.stop_api.send(());
         let _ = self.api_task.await;
+        if let Some(web) = &self.web {
+            web.shutdown().await;
+        }
         self.node.shutdown().await;
     }
 }
@@ -71,7 +79,8 @@ pub fn api_token(data_dir: &Path) -> Result<String, CliError> {
     Ok(token)
 }
 
-/// Starts a node on `SqliteStore` in `data_dir` and its API server.
+/// Starts a node on `SqliteStore` in `data_dir` and its API server (with the web pages, the
+/// user database and the user miners when `web` is set).
 ///
 /// # Errors
 ///
@@ -105,9 +114,29 @@ pub async fn start_node(options: NodeOptions) -> Result<RunningNode, CliError> {
     let shutdown = async move {
         let _ = stopped.await;
     };
-    let (api, api_task) = match chain_web::serve(state, options.api, shutdown).await {
+    let (served, web) = match &options.web {
+        Some(web_dir) => {
+            let app = match chain_web::App::open(state, web_dir, chain_web::AppOptions::default()) {
+                Ok(app) => app,
+                Err(e) => {
+                    node.shutdown().await;
+                    return Err(CliError::Other(format!("cannot start the web app: {e}")));
+                }
+            };
+            app.restore_miners().await;
+            (
+                chain_web::serve_app(app.clone(), options.api, shutdown).await,
+                Some(app),
+            )
+        }
+        None => (chain_web::serve(state, options.api, shutdown).await, None),
+    };
+    let (api, api_task) = match served {
         Ok(bound) => bound,
         Err(e) => {
+            if let Some(web) = &web {
+                web.shutdown().await;
+            }
             node.shutdown().await;
             return Err(CliError::Other(format!(
                 "cannot serve the API on {}: {e}",
@@ -118,6 +147,7 @@ pub async fn start_node(options: NodeOptions) -> Result<RunningNode, CliError> {
     Ok(RunningNode {
         node,
         api,
+        web,
         stop_api,
         api_task,
     })

@@ -369,6 +369,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 peers,
                 mining,
                 api,
+                web: None,
             }])
         }
         Command::Wallet {
@@ -745,6 +746,9 @@ fn devnet(
             peers,
             mining: Some(MiningConfig { address, threads }),
             api: SocketAddr::from(([127, 0, 0, 1], port(api_port)?)),
+            // Node 0 serves the web app (pages and API); its users and their miners live in
+            // `<devnet data dir>/web`.
+            web: (i == 0).then(|| data_dir.join("web")),
         });
     }
     run_nodes(options)
@@ -784,6 +788,9 @@ fn run_nodes(options: Vec<NodeOptions>) -> Result<(), CliError> {
                 node.api,
                 option.data_dir.display()
             );
+            if node.web.is_some() {
+                println!("web wallet and explorer: http://{}/", node.api);
+            }
             running.push(node);
         }
         println!("api token of each node: <data>/api-token; stop with Ctrl-C");

@@ -28,6 +28,8 @@
 //! - `row`: every value read back is checked; a damaged database gives
 //!   [`chain_core::error::StoreError::Corrupt`], never a panic.
 //!
+//! - `users`: [`UserStore`], the web's users, sessions and login attempts, in a file of its own.
+//!
 //! Errors: this crate's [`Error`] for its own API (opening, peers), converted into the core's
 //! `StoreError` where the traits need it.
 //!
@@ -44,9 +46,11 @@ mod read;
 mod row;
 mod schema;
 mod store;
+pub mod users;
 mod write;
 
 pub use error::Error;
 pub use peers::PeerRecord;
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use store::{Durability, SqliteStore, StoreOptions};
+pub use users::{User, UserError, UserStore};

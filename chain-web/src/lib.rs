@@ -1,13 +1,34 @@
-//! The web frontend: a JSON API under `/api/v1` (described by an OpenAPI document) and
-//! server-sent events, over a [`chain_net::NodeHandle`]. It holds no consensus logic: every
-//! answer comes from the node.
+//! The web frontend over a [`chain_net::NodeHandle`]: a JSON API under `/api/v1` (described by
+//! an OpenAPI document), server-sent events, and the pages a person uses: home, register, log
+//! in, wallet, receipt, explorer and network. It holds no consensus logic: every answer comes
+//! from the node.
+//!
+//! Two entry points: [`serve`] serves the API alone (a plain node); [`serve_app`] serves the
+//! whole [`App`], pages and API, with its user database (`chain_store::UserStore`) and the
+//! user miners ([`miners::MinerManager`]).
+//!
+//! Main decisions:
+//! - pages are rendered on the server from askama templates (checked at compile time, every
+//!   value escaped); the only script is `static/app.js`, which refreshes parts of a page on
+//!   server-sent events. Charts are inline SVG drawn on the server.
+//! - a Content-Security-Policy allows scripts, styles and connections to this server only, so
+//!   even an escaping bug could not run an injected inline script.
+//! - sessions and form tokens: see `session.rs`.
 
 pub mod api;
+mod app;
+mod charts;
 mod error;
 mod events;
+pub mod miners;
+mod pages;
+mod session;
+mod templates;
 
 pub use api::ApiState;
+pub use app::{App, AppOptions, CONTENT_SECURITY_POLICY, WebError, app_routes, serve_app};
 pub use error::ApiError;
+pub use session::{FORM_COOKIE, SESSION_COOKIE};
 
 use std::net::SocketAddr;
 use warp::Filter;

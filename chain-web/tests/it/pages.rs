@@ -1,0 +1,364 @@
+//! The pages over HTTP: registration, login, sessions, form tokens, escaping, the send form's
+//! errors and the security headers, against a real node.
+
+use crate::support::{TestApp, wait_for};
+use chain_core::address::Address;
+use chain_net::MiningConfig;
+
+/// A browser-like client that keeps the cookies it is given and follows no redirects.
+struct Client {
+    agent: ureq::Agent,
+    base: String,
+    cookies: Vec<(String, String)>,
+}
+
+struct Answer {
+    status: u16,
+    location: Option<String>,
+    set_cookies: Vec<String>,
+    csp: Option<String>,
+    body: String,
+}
+
+impl Client {
+    fn new(app: &TestApp) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Self {
+            agent,
+            base: app.url.clone(),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, response: ureq::http::Response<ureq::Body>) -> Answer {
+        let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let location = header("location");
+        let csp = header("content-security-policy");
+        let set_cookies: Vec<String> = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_string))
+            .collect();
+        for cookie in &set_cookies {
+            let pair = cookie.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(k, _)| k != name);
+            if !value.is_empty() {
+                self.cookies.push((name.to_string(), value.to_string()));
+            }
+        }
+        let body = response.into_body().read_to_string().unwrap_or_default();
+        Answer {
+            status,
+            location,
+            set_cookies,
+            csp,
+            body,
+        }
+    }
+
+    fn get(&mut self, path: &str) -> Answer {
+        let response = self
+            .agent
+            .get(&format!("{}{path}", self.base))
+            .header("cookie", &self.cookie_header())
+            .call()
+            .unwrap();
+        self.keep(response)
+    }
+
+    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
+        let response = self
+            .agent
+            .post(&format!("{}{path}", self.base))
+            .header("cookie", &self.cookie_header())
+            .send_form(form.iter().copied())
+            .unwrap();
+        self.keep(response)
+    }
+
+    /// The CSRF token of the form on the page at `path`.
+    fn token(&mut self, path: &str) -> String {
+        let page = self.get(path);
+        csrf_of(&page.body)
+    }
+
+    fn register(&mut self, name: &str, password: &str) -> Answer {
+        let csrf = self.token("/register");
+        self.post(
+            "/register",
+            &[("csrf", &csrf), ("username", name), ("password", password)],
+        )
+    }
+}
+
+fn csrf_of(body: &str) -> String {
+    let start = body
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a token")
+        + 19;
+    body[start..start + 64].to_string()
+}
+
+fn address_of(body: &str) -> String {
+    let start = body.find("id=\"address\">").unwrap() + 13;
+    let end = body[start..].find('<').unwrap();
+    body[start..start + end].to_string()
+}
+
+#[test]
+fn register_sets_a_strict_session_cookie_and_keeps_no_secret_in_clear() {
+    let app = TestApp::start();
+    let mut client = Client::new(&app);
+    let home = client.get("/");
+    assert_eq!(home.status, 200);
+    assert!(home.csp.unwrap().contains("script-src 'self'"));
+    let password = "a long secret password";
+    let answer = client.register("Alice", password);
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    assert_eq!(answer.location.as_deref(), Some("/wallet"));
+    let cookie = answer
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with(chain_web::SESSION_COOKIE))
+        .expect("a session cookie");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=3600"] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+    let wallet = client.get("/wallet");
+    assert_eq!(wallet.status, 200);
+    assert!(
+        wallet
+            .body
+            .contains("Wallet of <span id=\"wallet-user\">Alice</span>")
+    );
+    assert!(wallet.csp.is_some());
+    let address = address_of(&wallet.body);
+    assert!(address.starts_with("reg1"), "{address}");
+    assert!(wallet.body.contains("<svg"), "a QR code");
+
+    // Same name in another case: refused; the first user is untouched.
+    let mut other = Client::new(&app);
+    let taken = other.register("aLiCe", "another password");
+    assert_eq!(taken.status, 409);
+    assert!(taken.body.contains("is taken"));
+
+    // Log out, then in again; a wrong password is refused.
+    let csrf = csrf_of(&wallet.body);
+    let out = client.post("/logout", &[("csrf", &csrf)]);
+    assert_eq!(out.status, 303);
+    assert_eq!(client.get("/wallet").location.as_deref(), Some("/login"));
+    let csrf = client.token("/login");
+    let wrong = client.post(
+        "/login",
+        &[
+            ("csrf", &csrf),
+            ("username", "alice"),
+            ("password", "not it at all"),
+        ],
+    );
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.body.contains("Wrong username or password"));
+    let right = client.post(
+        "/login",
+        &[
+            ("csrf", &csrf),
+            ("username", "alice"),
+            ("password", password),
+        ],
+    );
+    assert_eq!(right.status, 303);
+    assert_eq!(client.get("/wallet").status, 200);
+
+    // Neither the password nor the session token is in the user database's files.
+    let mut bytes = Vec::new();
+    for name in ["users.sqlite", "users.sqlite-wal"] {
+        if let Ok(more) = std::fs::read(app.dir.path().join("web").join(name)) {
+            bytes.extend(more);
+        }
+    }
+    let contains = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    assert!(contains(b"Alice"));
+    assert!(!contains(password.as_bytes()));
+    let token = &client
+        .cookies
+        .iter()
+        .find(|(k, _)| k == chain_web::SESSION_COOKIE)
+        .unwrap()
+        .1;
+    assert!(!contains(token.as_bytes()));
+}
+
+#[test]
+fn forms_without_their_token_are_refused() {
+    let app = TestApp::start();
+    let mut client = Client::new(&app);
+    // No form cookie and no token.
+    let answer = client.post(
+        "/register",
+        &[("username", "mallory"), ("password", "password123")],
+    );
+    assert_eq!(answer.status, 403);
+    assert!(answer.body.contains("security token"), "{}", answer.body);
+    // A form cookie, but a token that is not it.
+    client.get("/login");
+    let forged = client.post(
+        "/login",
+        &[
+            ("csrf", &"0".repeat(64)),
+            ("username", "x"),
+            ("password", "y"),
+        ],
+    );
+    assert_eq!(forged.status, 403);
+    // Logged in: the send form needs the session's token.
+    assert_eq!(client.register("trent", "password123").status, 303);
+    let send = client.post(
+        "/wallet/send",
+        &[
+            ("to", "reg1x"),
+            ("amount", "1"),
+            ("fee", "0.00001"),
+            ("password", "password123"),
+        ],
+    );
+    assert_eq!(send.status, 403);
+    let logout = client.post("/logout", &[]);
+    assert_eq!(logout.status, 403);
+    assert_eq!(client.get("/wallet").status, 200, "still logged in");
+}
+
+#[test]
+fn html_in_a_username_is_shown_as_text() {
+    let app = TestApp::start();
+    let mut client = Client::new(&app);
+    let name = "<script>alert(1)</script>";
+    assert_eq!(client.register(name, "password123").status, 303);
+    let wallet = client.get("/wallet");
+    assert!(
+        wallet.body.contains("&#60;script&#62;alert(1)&#60;"),
+        "escaped: {}",
+        &wallet.body[wallet.body.find("wallet-user").unwrap()..][..80]
+    );
+    assert!(!wallet.body.contains("<script>alert"), "not markup");
+}
+
+#[test]
+fn the_send_form_explains_each_refusal_and_a_wrong_password_changes_nothing() {
+    let app = TestApp::start();
+    let mut client = Client::new(&app);
+    assert_eq!(client.register("sender", "password123").status, 303);
+    let wallet = client.get("/wallet");
+    let csrf = csrf_of(&wallet.body);
+    let own = address_of(&wallet.body);
+    let send = |client: &mut Client, to: &str, amount: &str, password: &str| {
+        client.post(
+            "/wallet/send",
+            &[
+                ("csrf", &csrf),
+                ("to", to),
+                ("amount", amount),
+                ("fee", "0.00001"),
+                ("password", password),
+            ],
+        )
+    };
+    // A typo in the receiver's address: its checksum fails.
+    let mut typo = own.clone();
+    let last = typo.pop().unwrap();
+    typo.push(if last == 'q' { 'p' } else { 'q' });
+    let answer = send(&mut client, &typo, "1", "password123");
+    assert_eq!(answer.status, 400);
+    assert!(
+        answer.body.contains("checksum does not match"),
+        "{}",
+        answer.body
+    );
+    assert!(answer.body.contains(&typo), "the form keeps what was typed");
+    // Nothing to send yet.
+    let answer = send(&mut client, &own, "1", "password123");
+    assert_eq!(answer.status, 422);
+    assert!(
+        answer.body.contains("Too little balance"),
+        "{}",
+        answer.body
+    );
+
+    // Mine to the user until they have coins, then stop.
+    let prefix = app.node.params().address_prefix;
+    let address = Address::parse(&own, prefix).unwrap();
+    let node = app.node.clone();
+    app.runtime.block_on(async {
+        node.set_mining(Some(MiningConfig {
+            address,
+            threads: 1,
+        }))
+        .await
+        .unwrap();
+    });
+    wait_for("a block reward", 60, || {
+        let account = app.runtime.block_on(node.account(address)).unwrap();
+        (account.balance.0 > 0).then_some(())
+    });
+    app.runtime.block_on(node.set_mining(None)).unwrap();
+    let before = app.runtime.block_on(node.account(address)).unwrap();
+
+    let answer = send(&mut client, &own, "1", "not my password");
+    assert_eq!(answer.status, 401);
+    assert!(answer.body.contains("Wrong password: nothing was sent"));
+    let after = app.runtime.block_on(node.account(address)).unwrap();
+    assert_eq!(before.nonce, after.nonce);
+    assert_eq!(after.pending_out.0, 0);
+    assert!(app.runtime.block_on(node.mempool()).unwrap().is_empty());
+
+    // The right password sends, and the receipt shows the transfer.
+    let answer = send(&mut client, &own, "1", "password123");
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let receipt = answer.location.unwrap();
+    assert!(receipt.starts_with("/receipt/"));
+    let page = client.get(&receipt);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"tx-status\""));
+}
+
+#[test]
+fn explorer_pages_search_and_errors() {
+    let app = TestApp::start();
+    let mut client = Client::new(&app);
+    assert_eq!(client.get("/block/0").status, 200);
+    assert_eq!(client.get("/explorer").status, 200);
+    assert_eq!(client.get("/network").status, 200);
+    assert_eq!(client.get("/block/99999").status, 404);
+    let search = client.get("/search?q=0");
+    assert_eq!(search.location.as_deref(), Some("/block/0"));
+    let typo = client.get("/search?q=reg1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq");
+    assert_eq!(typo.status, 400);
+    assert!(typo.body.contains("typo"), "{}", typo.body);
+    assert_eq!(client.get("/no/such/page").status, 404);
+    let css = client.get("/static/app.css");
+    assert_eq!(css.status, 200);
+    // The API keeps its JSON errors.
+    let api = client.get("/api/v1/blocks/99999");
+    assert_eq!(api.status, 404);
+    assert!(api.body.contains("\"code\""));
+}

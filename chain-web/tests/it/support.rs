@@ -1,0 +1,114 @@
+//! A node of fast regtest parameters on loopback with the whole web app in front of it.
+
+use chain_core::keystore::KdfParams;
+use chain_core::miner::mine_reference;
+use chain_core::params::ChainParams;
+use chain_core::pow::CompactTarget;
+use chain_core::store::MemoryStore;
+use chain_net::{NodeConfig, NodeHandle};
+use chain_web::{ApiState, App, AppOptions};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Regtest with a target of about a million hashes: a block every few hundred milliseconds on
+/// one thread. (The genesis block is mined once per test process.)
+pub fn params() -> ChainParams {
+    static PARAMS: OnceLock<ChainParams> = OnceLock::new();
+    PARAMS
+        .get_or_init(|| {
+            let mut params = ChainParams::regtest();
+            params.pow_limit = CompactTarget(0x1e0f_ffff);
+            params.initial_bits = params.pow_limit;
+            let mut header = params.genesis_block().header;
+            header.nonce = 0;
+            assert!(mine_reference(&mut header, u64::MAX));
+            params.genesis_nonce = header.nonce;
+            params
+        })
+        .clone()
+}
+
+/// A running node with the web app on a free port.
+pub struct TestApp {
+    pub runtime: tokio::runtime::Runtime,
+    pub node: NodeHandle,
+    pub app: App,
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestApp {
+    /// Starts a node (not mining) and the app; the test thread stays free for blocking clients.
+    pub fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_stack_size(4 * 1024 * 1024)
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let web_dir = dir.path().join("web");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (node, app, addr) = runtime.block_on(async {
+            let mut config = NodeConfig::new(params());
+            config.listen = Some("127.0.0.1:0".parse().unwrap());
+            config.verify_threads = 1;
+            let node = chain_net::start(config, MemoryStore::new()).await.unwrap();
+            let api = ApiState {
+                node: node.clone(),
+                token: None,
+            };
+            let options = AppOptions {
+                password_cost: KdfParams::insecure_for_tests(),
+                miner_threads: 1,
+                session_ttl: 3600,
+            };
+            let app = App::open(api, &web_dir, options).unwrap();
+            let shutdown = async move {
+                let _ = stopped.await;
+            };
+            let (addr, _task) =
+                chain_web::serve_app(app.clone(), "127.0.0.1:0".parse().unwrap(), shutdown)
+                    .await
+                    .unwrap();
+            (node, app, addr)
+        });
+        Self {
+            runtime,
+            node,
+            app,
+            url: format!("http://{addr}"),
+            dir,
+            stop: Some(stop),
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let (app, node) = (self.app.clone(), self.node.clone());
+        self.runtime.block_on(async move {
+            app.shutdown().await;
+            node.shutdown().await;
+        });
+    }
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, or panics after `secs` seconds.
+pub fn wait_for<T>(what: &str, secs: u64, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {secs}s waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
