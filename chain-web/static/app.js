@@ -121,15 +121,24 @@
     refreshStatus(); refreshTx(); refreshAccount();
   }
 
-  if (window.EventSource) {
+  // One event stream per page, closed as the page is left. A browser holds at most six
+  // connections to a host; a stream left open by each page visited (kept alive in the
+  // back/forward cache) would use them all and stall the next navigation.
+  var events = null;
+  function listen() {
+    if (!window.EventSource || events) { return; }
     var live = document.getElementById('live');
-    var events = new EventSource('/api/v1/events');
+    events = new EventSource('/api/v1/events');
     events.onopen = function () { if (live) { live.className = 'live on'; live.title = 'live'; } };
     events.onerror = function () { if (live) { live.className = 'live'; live.title = 'reconnecting'; } };
     events.addEventListener('block', onBlock);
     events.addEventListener('reorg', onBlock);
     events.addEventListener('transfer', onTransfer);
   }
+  function stop() { if (events) { events.close(); events = null; } }
+  window.addEventListener('pagehide', stop);
+  window.addEventListener('pageshow', function (e) { if (e.persisted) { listen(); onBlock(); } });
+  listen();
   // A receipt also polls, in case an event was missed while the connection was down.
   if (page === 'tx') { setInterval(refreshTx, 3000); }
 })();

@@ -58,14 +58,43 @@ async fn fill(browser: &Client, css: &str, value: &str) {
     field.send_keys(value).await.unwrap();
 }
 
-async fn submit(browser: &Client, form: &str) {
+/// Clicks `css` and waits until the page it leads to has loaded. WebDriver's click does not
+/// always wait for the navigation a form post starts, so the old document gets a marker and the
+/// wait ends when a document without it has finished loading.
+async fn click_and_wait(browser: &Client, css: &str) {
     browser
-        .find(Locator::Css(&format!("{form} button[type=submit]")))
+        .execute("window.__chainOldPage = true;", vec![])
         .await
-        .unwrap()
+        .unwrap();
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no `{css}`: {e}"))
         .click()
         .await
         .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let loaded = browser
+            .execute(
+                "return window.__chainOldPage !== true && document.readyState === 'complete';",
+                vec![],
+            )
+            .await;
+        // While the new document replaces the old one the script may fail; ask again.
+        if matches!(loaded, Ok(serde_json::Value::Bool(true))) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "clicking `{css}` led to no new page within 15s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn submit(browser: &Client, form: &str) {
+    click_and_wait(browser, &format!("{form} button[type=submit]")).await;
 }
 
 async fn register(browser: &Client, base: &str, name: &str, password: &str, miner: bool) {
@@ -83,20 +112,17 @@ async fn register(browser: &Client, base: &str, name: &str, password: &str, mine
     }
     submit(browser, "#register-form").await;
     let url = browser.current_url().await.unwrap();
-    assert!(
-        url.path() == "/wallet",
-        "registration of {name} ended on {url}"
-    );
+    if url.path() != "/wallet" {
+        let error = match browser.find(Locator::Css("#error")).await {
+            Ok(element) => element.text().await.unwrap_or_default(),
+            Err(_) => String::from("(no error shown)"),
+        };
+        panic!("registration of {name} ended on {url}: {error}");
+    }
 }
 
 async fn logout(browser: &Client) {
-    browser
-        .find(Locator::Css("#logout"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_and_wait(browser, "#logout").await;
 }
 
 /// Waits (polling the page, never reloading it) until `css`'s text satisfies `done`.
