@@ -238,9 +238,8 @@ impl warp::reject::Reject for Unauthorized {}
 
 /// Turns rejections (unknown route, bad body, missing token) into JSON errors.
 pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
-    let error = if rejection.is_not_found() {
-        ApiError::not_found("route")
-    } else if rejection.find::<Unauthorized>().is_some() {
+    // A rejection may combine the reasons of several routes: the most specific one answers.
+    let error = if rejection.find::<Unauthorized>().is_some() {
         ApiError::new(
             401,
             "unauthorized",
@@ -248,16 +247,29 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
         )
     } else if let Some(e) = rejection.find::<warp::filters::body::BodyDeserializeError>() {
         ApiError::bad_request("bad_body", e.to_string())
+    } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
+        ApiError::new(413, "payload_too_large", "the body is too large")
+    } else if rejection.find::<warp::reject::InvalidQuery>().is_some() {
+        ApiError::bad_request("bad_query", "the query string is not valid")
+    } else if rejection
+        .find::<warp::reject::UnsupportedMediaType>()
+        .is_some()
+    {
+        ApiError::new(
+            415,
+            "unsupported_media_type",
+            "the body must be `application/json`",
+        )
+    } else if rejection.find::<warp::reject::LengthRequired>().is_some() {
+        ApiError::new(411, "length_required", "the body needs a content length")
     } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
         ApiError::new(
             405,
             "method_not_allowed",
             "method not allowed on this route",
         )
-    } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
-        ApiError::new(413, "payload_too_large", "the body is too large")
-    } else if rejection.find::<warp::reject::InvalidQuery>().is_some() {
-        ApiError::bad_request("bad_query", "the query string is not valid")
+    } else if rejection.is_not_found() {
+        ApiError::not_found("route")
     } else {
         ApiError::bad_request("bad_request", "the request is not valid")
     };
@@ -274,56 +286,59 @@ pub fn routes(state: ApiState) -> impl Filter<Extract = (Response,), Error = Rej
         }
     };
     let api = warp::path("api").and(warp::path("v1"));
+    // The path comes before the method in every route: warp keeps the most specific rejection of
+    // all the routes tried, and a method checked first would answer 405 for every unknown path
+    // and hide a route's own 400 or 413.
     let get = warp::get();
     let json_body = warp::body::content_length_limit(64 * 1024).and(warp::body::json());
 
-    let status = get.and(warp::path!("status")).and(with()).and_then(status);
-    let blocks = get
-        .and(warp::path!("blocks"))
+    let status = warp::path!("status").and(get).and(with()).and_then(status);
+    let blocks = warp::path!("blocks")
+        .and(get)
         .and(warp::query::<PageQuery>())
         .and(with())
         .and_then(blocks);
-    let block = get
-        .and(warp::path!("blocks" / String))
+    let block = warp::path!("blocks" / String)
+        .and(get)
         .and(with())
         .and_then(block);
-    let transfer = get
-        .and(warp::path!("transfers" / String))
+    let transfer = warp::path!("transfers" / String)
+        .and(get)
         .and(with())
         .and_then(transfer);
-    let proof = get
-        .and(warp::path!("transfers" / String / "proof"))
+    let proof = warp::path!("transfers" / String / "proof")
+        .and(get)
         .and(with())
         .and_then(proof);
-    let account = get
-        .and(warp::path!("addresses" / String))
+    let account = warp::path!("addresses" / String)
+        .and(get)
         .and(with())
         .and_then(account);
-    let history = get
-        .and(warp::path!("addresses" / String / "history"))
+    let history = warp::path!("addresses" / String / "history")
+        .and(get)
         .and(warp::query::<PageQuery>())
         .and(with())
         .and_then(history);
-    let mempool = get
-        .and(warp::path!("mempool"))
+    let mempool = warp::path!("mempool")
+        .and(get)
         .and(with())
         .and_then(mempool);
-    let peers = get.and(warp::path!("peers")).and(with()).and_then(peers);
-    let openapi = get.and(warp::path!("openapi.json")).map(|| {
+    let peers = warp::path!("peers").and(get).and(with()).and_then(peers);
+    let openapi = warp::path!("openapi.json").and(get).map(|| {
         warp::reply::with_header(OPENAPI, "content-type", "application/json").into_response()
     });
-    let events = get
-        .and(warp::path!("events"))
+    let events = warp::path!("events")
+        .and(get)
         .and(with())
         .map(|state: ApiState| crate::events::stream(state.node).into_response());
-    let submit = warp::post()
-        .and(warp::path!("transfers"))
+    let submit = warp::path!("transfers")
+        .and(warp::post())
         .and(authorized(state.clone()))
         .and(json_body)
         .and(with())
         .and_then(submit);
-    let mining = warp::post()
-        .and(warp::path!("mining"))
+    let mining = warp::path!("mining")
+        .and(warp::post())
         .and(authorized(state.clone()))
         .and(warp::body::content_length_limit(4 * 1024).and(warp::body::json()))
         .and(with())

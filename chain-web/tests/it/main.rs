@@ -1,9 +1,10 @@
 //! Integration tests of the web app against real nodes: one binary (fewer link steps on a small
-//! machine). `pages` drives the pages over HTTP; `browser` drives headless Chromium.
+//! machine). `api` drives the JSON API, `pages` drives the pages over HTTP; `browser` drives headless Chromium.
 
 // Helpers outside `#[test]` functions panic on failure too: that is how a test fails.
 #![allow(clippy::unwrap_used)]
 
+mod api;
 mod browser;
 mod pages;
 mod support;

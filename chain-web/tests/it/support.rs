@@ -41,6 +41,12 @@ pub struct TestApp {
 impl TestApp {
     /// Starts a node (not mining) and the app; the test thread stays free for blocking clients.
     pub fn start() -> Self {
+        Self::start_with_token(None)
+    }
+
+    /// As [`TestApp::start`], with state-changing API routes needing `Bearer <token>`.
+    pub fn start_with_token(token: Option<&str>) -> Self {
+        let token: Option<std::sync::Arc<str>> = token.map(Into::into);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_stack_size(4 * 1024 * 1024)
@@ -57,7 +63,7 @@ impl TestApp {
             let node = chain_net::start(config, MemoryStore::new()).await.unwrap();
             let api = ApiState {
                 node: node.clone(),
-                token: None,
+                token,
             };
             let options = AppOptions {
                 password_cost: KdfParams::insecure_for_tests(),
