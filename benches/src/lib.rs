@@ -1,1 +1,4 @@
-//! Criterion benchmarks and speed harnesses of the project.
+//! Criterion benchmarks and speed harnesses of the project, and what the harnesses share.
+
+pub mod latency;
+pub mod sys;

@@ -1,0 +1,81 @@
+//! What the harnesses read about the machine while they run: CPU time from `/proc` (Linux) and
+//! the load average, so that a figure can be judged against what else the machine was doing.
+
+use std::time::Duration;
+
+/// CPU time (user + system) in a `/proc/.../stat` line.
+pub fn stat_cpu(stat: &str) -> Option<Duration> {
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    // Clock ticks are 100 per second on Linux.
+    Some(Duration::from_millis((utime + stime) * 10))
+}
+
+/// CPU time this process has used so far.
+pub fn process_cpu() -> Option<Duration> {
+    stat_cpu(&std::fs::read_to_string("/proc/self/stat").ok()?)
+}
+
+/// CPU time the calling thread has used so far.
+pub fn thread_cpu() -> Option<Duration> {
+    stat_cpu(&std::fs::read_to_string("/proc/thread-self/stat").ok()?)
+}
+
+/// The process's threads: id, name and CPU time so far.
+pub fn threads() -> Vec<(u64, String, Duration)> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(|task| {
+            let task = task.ok()?;
+            let tid = task.file_name().to_str()?.parse().ok()?;
+            let name = std::fs::read_to_string(task.path().join("comm")).ok()?;
+            let cpu = stat_cpu(&std::fs::read_to_string(task.path().join("stat")).ok()?)?;
+            Some((tid, name.trim().to_string(), cpu))
+        })
+        .collect()
+}
+
+/// The one-minute load average, to judge how much other work shared the machine.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// The number of file descriptors this process holds open.
+pub fn open_fds(pid: u32) -> Option<usize> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
+}
+
+/// The resident set size of a process, in KiB.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_time_is_read_after_a_name_with_spaces_and_parentheses() {
+        let line = "42 (a (b) c) S 1 2 3 4 5 6 7 8 9 10 250 30 0 0";
+        assert_eq!(stat_cpu(line), Some(Duration::from_millis(2_800)));
+        assert_eq!(stat_cpu("42 (x) S 1 2"), None);
+    }
+
+    #[test]
+    fn this_process_is_seen() {
+        assert!(process_cpu().is_some());
+        assert!(open_fds(std::process::id()).is_some_and(|n| n >= 3));
+        assert!(rss_kib(std::process::id()).is_some_and(|kib| kib > 0));
+    }
+}
