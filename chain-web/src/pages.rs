@@ -15,10 +15,11 @@ use chain_core::address::{Address, AddressError};
 use chain_core::hash::{BlockHash, Txid};
 use chain_core::keys::SecretKey;
 use chain_core::keystore::{self, KeystoreError};
+use chain_core::store::HistoryCursor;
 use chain_core::tx::UnsignedTransfer;
 use chain_core::units::{Amount, Height};
 use chain_net::NetError;
-use chain_net::views::{TxLookup, TxStatus, TxView};
+use chain_net::views::{HistoryPage, TxLookup, TxStatus, TxView};
 use chain_store::UserError;
 use chain_store::users::{NewUser, User};
 use std::collections::HashMap;
@@ -485,6 +486,7 @@ async fn wallet_page(
     status: StatusCode,
     error: Option<String>,
     form: SendForm,
+    before: Option<HistoryCursor>,
 ) -> Result<Response, PageError> {
     let Some(session) = &ctx.session else {
         return Ok(redirect("/login"));
@@ -494,13 +496,18 @@ async fn wallet_page(
     let address = parse_address(app, &user.address)
         .map_err(|e| PageError::new(StatusCode::INTERNAL_SERVER_ERROR, "Damaged account", e))?;
     let account = node.account(address).await?;
-    let history = node.history(address, None, 25).await?;
-    let mempool = node.mempool().await?;
-    let mut rows: Vec<TxRow> = mempool
-        .iter()
-        .filter(|p| p.tx.to == user.address || p.tx.from.as_deref() == Some(&user.address))
-        .map(|p| tx_row(&p.tx, "pending".into(), Some(&user.address)))
-        .collect();
+    let history = node.history(address, before, HISTORY_PAGE).await?;
+    // Pending transfers lead the first page only.
+    let mut rows: Vec<TxRow> = if before.is_none() {
+        node.mempool()
+            .await?
+            .iter()
+            .filter(|p| p.tx.to == user.address || p.tx.from.as_deref() == Some(&user.address))
+            .map(|p| tx_row(&p.tx, "pending".into(), Some(&user.address)))
+            .collect()
+    } else {
+        Vec::new()
+    };
     rows.extend(history.items.iter().map(|item| {
         tx_row(
             &item.tx,
@@ -541,14 +548,26 @@ async fn wallet_page(
             ..form
         },
         history: rows,
+        paging: Paging::of(&history, before),
         miner_running: app.miners.is_running(user.id).await,
     };
     Ok(html(ctx, status, &page))
 }
 
-async fn wallet(ctx: Ctx, app: App) -> Result<Response, Infallible> {
-    let result = wallet_page(&ctx, &app, StatusCode::OK, None, SendForm::default()).await;
-    respond(&ctx, &app, result)
+async fn wallet(query: HistoryQuery, ctx: Ctx, app: App) -> Result<Response, Infallible> {
+    let result = async {
+        let before = query.cursor()?;
+        wallet_page(
+            &ctx,
+            &app,
+            StatusCode::OK,
+            None,
+            SendForm::default(),
+            before,
+        )
+        .await
+    };
+    respond(&ctx, &app, result.await)
 }
 
 /// Checks and sends a transfer; `Err` is the message shown with the form.
@@ -660,7 +679,7 @@ async fn send(ctx: Ctx, form: Form, app: App) -> Result<Response, Infallible> {
                     amount: form.get("amount").cloned().unwrap_or_default(),
                     fee: form.get("fee").cloned().unwrap_or_default(),
                 };
-                wallet_page(&ctx, &app, status, Some(message), kept).await
+                wallet_page(&ctx, &app, status, Some(message), kept, None).await
             }
         }
     };
@@ -748,14 +767,20 @@ async fn block(id: String, ctx: Ctx, app: App) -> Result<Response, Infallible> {
     respond(&ctx, &app, result.await)
 }
 
-async fn address(id: String, ctx: Ctx, app: App) -> Result<Response, Infallible> {
+async fn address(
+    id: String,
+    query: HistoryQuery,
+    ctx: Ctx,
+    app: App,
+) -> Result<Response, Infallible> {
     let result = async {
         let address = parse_address(&app, &id).map_err(|message| {
             PageError::new(StatusCode::BAD_REQUEST, "Not an address", message)
         })?;
+        let before = query.cursor()?;
         let node = &app.api.node;
         let account = node.account(address).await?;
-        let history = node.history(address, None, 50).await?;
+        let history = node.history(address, before, HISTORY_PAGE).await?;
         let text = address.to_text(node.params().address_prefix);
         let page = AddressPage {
             layout: layout(&ctx, &app, "Address", "address"),
@@ -774,6 +799,7 @@ async fn address(id: String, ctx: Ctx, app: App) -> Result<Response, Infallible>
                     )
                 })
                 .collect(),
+            paging: Paging::of(&history, before),
             address: text,
         };
         Ok(html(&ctx, StatusCode::OK, &page))
@@ -796,6 +822,41 @@ async fn explorer(ctx: Ctx, app: App) -> Result<Response, Infallible> {
         Ok(html(&ctx, StatusCode::OK, &page))
     };
     respond(&ctx, &app, result.await)
+}
+
+/// History rows a wallet or address page shows at once.
+const HISTORY_PAGE: usize = 25;
+
+/// `?before=<cursor>`: a history page below the cursor the previous page gave.
+#[derive(Debug, serde::Deserialize)]
+struct HistoryQuery {
+    before: Option<String>,
+}
+
+impl HistoryQuery {
+    fn cursor(&self) -> Result<Option<HistoryCursor>, PageError> {
+        match &self.before {
+            None => Ok(None),
+            Some(text) => chain_net::views::parse_cursor(text)
+                .map(Some)
+                .ok_or_else(|| {
+                    PageError::new(
+                        StatusCode::BAD_REQUEST,
+                        "Not a history position",
+                        "This link does not point into a history; go back to its first page.",
+                    )
+                }),
+        }
+    }
+}
+
+impl Paging {
+    fn of(page: &HistoryPage, before: Option<HistoryCursor>) -> Self {
+        Self {
+            older: page.next.clone(),
+            first: before.is_none(),
+        }
+    }
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -1051,6 +1112,7 @@ pub(crate) fn routes(app: App) -> BoxedFilter<(Response,)> {
         .boxed();
     let wallet = get
         .and(warp::path!("wallet"))
+        .and(warp::query::<HistoryQuery>())
         .and(ctx.clone())
         .and(with())
         .and_then(wallet)
@@ -1082,6 +1144,7 @@ pub(crate) fn routes(app: App) -> BoxedFilter<(Response,)> {
         .boxed();
     let address = get
         .and(warp::path!("address" / String))
+        .and(warp::query::<HistoryQuery>())
         .and(ctx.clone())
         .and(with())
         .and_then(address)

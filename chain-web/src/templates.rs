@@ -91,7 +91,17 @@ pub(crate) struct WalletPage {
     pub error: Option<String>,
     pub form: SendForm,
     pub history: Vec<TxRow>,
+    pub paging: Paging,
     pub miner_running: bool,
+}
+
+/// Links between the pages of a history.
+#[derive(Debug, Clone)]
+pub(crate) struct Paging {
+    /// The cursor of the next, older page, if there is one.
+    pub older: Option<String>,
+    /// Whether this is the first (newest) page.
+    pub first: bool,
 }
 
 #[derive(Template)]
@@ -135,6 +145,7 @@ pub(crate) struct AddressPage {
     pub pending_out: String,
     pub nonce: u64,
     pub history: Vec<TxRow>,
+    pub paging: Paging,
 }
 
 #[derive(Template)]

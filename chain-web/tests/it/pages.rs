@@ -362,3 +362,49 @@ fn explorer_pages_search_and_errors() {
     assert_eq!(api.status, 404);
     assert!(api.body.contains("\"code\""));
 }
+
+#[test]
+fn histories_page_from_newest_to_oldest() {
+    let app = TestApp::start();
+    let miner = chain_core::testkit::address(5);
+    let text = miner.to_text(crate::support::params().address_prefix);
+    app.runtime
+        .block_on(app.node.set_mining(Some(MiningConfig {
+            address: miner,
+            threads: 1,
+        })))
+        .unwrap();
+    let height = || app.runtime.block_on(app.node.status()).unwrap().height.0;
+    wait_for("30 blocks", 60, || (height() >= 30).then_some(()));
+    app.runtime.block_on(app.node.set_mining(None)).unwrap();
+    let blocks = height();
+
+    // Page after page, following "Older", every coinbase once, newest first.
+    let mut client = Client::new(&app);
+    let mut path = format!("/address/{text}");
+    let mut heights = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = client.get(&path);
+        assert_eq!(page.status, 200, "{}", page.body);
+        pages += 1;
+        assert_eq!(page.body.contains("id=\"history-newest\""), pages > 1);
+        // Each row links its block: "block N · M conf."
+        heights.extend(page.body.match_indices("<td>block ").map(|(at, _)| {
+            let rest = &page.body[at + "<td>block ".len()..];
+            rest[..rest.find(' ').unwrap()].parse::<u64>().unwrap()
+        }));
+        match page.body.split_once("id=\"history-older\" href=\"?before=") {
+            Some((_, rest)) => {
+                let cursor = &rest[..rest.find('"').unwrap()];
+                path = format!("/address/{text}?before={cursor}");
+            }
+            None => break,
+        }
+    }
+    assert_eq!(pages as u64, blocks.div_ceil(25));
+    assert_eq!(heights, (1..=blocks).rev().collect::<Vec<_>>());
+    let bad = client.get(&format!("/address/{text}?before=yesterday"));
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("Not a history position"));
+}
