@@ -194,11 +194,16 @@ impl Counters {
         match result {
             Ok(value) => Some(value),
             Err(error) => {
-                if self.failures.fetch_add(1, Ordering::Relaxed) < 5 {
-                    eprintln!("  request failed: {error}");
-                }
+                self.fail(&format!("request failed: {error}"));
                 None
             }
+        }
+    }
+
+    /// Counts a failure; the first ten are printed with what went wrong.
+    fn fail(&self, what: &str) {
+        if self.failures.fetch_add(1, Ordering::Relaxed) < 10 {
+            eprintln!("  failure: {what}");
         }
     }
 }
@@ -214,9 +219,10 @@ fn reader(base: &str, counters: &Counters, stop: &AtomicBool) {
             "/api/v1/blocks?limit=20",
             "/api/v1/mempool",
         ] {
-            let ok = counters.count(browser.get(path)).map(|(status, _)| status);
-            if ok.is_some_and(|s| s != 200) {
-                counters.failures.fetch_add(1, Ordering::Relaxed);
+            if let Some((status, body)) = counters.count(browser.get(path))
+                && status != 200
+            {
+                counters.fail(&format!("GET {path}: {status} {body:.200}"));
             }
         }
         std::thread::sleep(Duration::from_secs(1));
@@ -228,7 +234,7 @@ fn listener(addr: &str, counters: &Counters, stop: &AtomicBool) {
     while !stop.load(Ordering::Relaxed) {
         let opened = Instant::now();
         let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
-            counters.failures.fetch_add(1, Ordering::Relaxed);
+            counters.fail("cannot connect for events");
             std::thread::sleep(Duration::from_secs(1));
             continue;
         };
@@ -271,10 +277,10 @@ fn web_user(base: &str, counters: &Counters, stop: &AtomicBool) -> Result<()> {
         return Err(format!("registration answered {status}").into());
     }
     while !stop.load(Ordering::Relaxed) {
-        if let Some((status, _)) = counters.count(browser.get("/wallet"))
+        if let Some((status, body)) = counters.count(browser.get("/wallet"))
             && status != 200
         {
-            counters.failures.fetch_add(1, Ordering::Relaxed);
+            counters.fail(&format!("GET /wallet: {status} {body:.200}"));
         }
         std::thread::sleep(Duration::from_secs(10));
     }
@@ -323,13 +329,13 @@ fn payer(
         }
         .sign(key, params.network_id);
         let body = json!({ "transfer": to_hex(&transfer.to_bytes()) });
-        if let Some((status, _)) =
+        if let Some((status, answer)) =
             counters.count(post_json(&agent, &format!("{api}/transfers"), token, &body))
         {
             if status == 202 {
                 counters.transfers.fetch_add(1, Ordering::Relaxed);
             } else {
-                counters.failures.fetch_add(1, Ordering::Relaxed);
+                counters.fail(&format!("POST /transfers: {status} {answer}"));
             }
         }
     }
