@@ -42,7 +42,10 @@ fn respond<T: Serialize>(result: Result<T, ApiError>) -> Result<Response, Infall
 }
 
 fn parse_address(text: &str, node: &NodeHandle) -> Result<Address, ApiError> {
-    let prefix = node.params().address_prefix;
+    parse_address_for(text, node.params().address_prefix)
+}
+
+fn parse_address_for(text: &str, prefix: &str) -> Result<Address, ApiError> {
     Address::parse(text, prefix).map_err(|e| ApiError::bad_request("bad_address", e.to_string()))
 }
 
@@ -76,6 +79,41 @@ pub struct MiningBody {
     pub address: Option<String>,
     /// Threads (default 1).
     pub threads: Option<usize>,
+}
+
+/// The transfer a `POST /transfers` body carries: hex (either case, surrounding whitespace
+/// allowed) of its canonical encoding. Pure, so that the route and the fuzz target
+/// `api_transfer_body` run the same code on the same bytes.
+///
+/// # Errors
+///
+/// `malformed_transfer` when the text is not hex or the bytes are not a transfer.
+pub fn parse_submit_body(body: &SubmitBody) -> Result<Transfer, ApiError> {
+    let bytes = chain_core::hash::from_hex(body.transfer.trim())
+        .ok_or_else(|| ApiError::bad_request("malformed_transfer", "`transfer` must be hex"))?;
+    Transfer::from_bytes(&bytes)
+        .map_err(|e| ApiError::bad_request("malformed_transfer", e.to_string()))
+}
+
+/// What a `POST /mining` body asks for on a network whose addresses carry `prefix`: `None` to
+/// stop, else the paid address and the thread count (clamped to `1..=64`, default 1). Pure, so
+/// that the route and the fuzz target `api_mining_body` run the same code.
+///
+/// # Errors
+///
+/// `missing_address` when mining is enabled without an address, `bad_address` when the address
+/// is not one of this network.
+pub fn parse_mining_body(body: MiningBody, prefix: &str) -> Result<Option<MiningConfig>, ApiError> {
+    if !body.enabled {
+        return Ok(None);
+    }
+    let text = body
+        .address
+        .ok_or_else(|| ApiError::bad_request("missing_address", "mining needs an address"))?;
+    Ok(Some(MiningConfig {
+        address: parse_address_for(&text, prefix)?,
+        threads: body.threads.unwrap_or(1).clamp(1, 64),
+    }))
 }
 
 #[derive(Serialize)]
@@ -179,10 +217,7 @@ async fn peers(state: ApiState) -> Result<Response, Infallible> {
 
 async fn submit(body: SubmitBody, state: ApiState) -> Result<Response, Infallible> {
     let result = async {
-        let bytes = chain_core::hash::from_hex(body.transfer.trim())
-            .ok_or_else(|| ApiError::bad_request("malformed_transfer", "`transfer` must be hex"))?;
-        let transfer = Transfer::from_bytes(&bytes)
-            .map_err(|e| ApiError::bad_request("malformed_transfer", e.to_string()))?;
+        let transfer = parse_submit_body(&body)?;
         match state.node.submit_transfer(transfer).await? {
             Ok(txid) => Ok(Submitted { txid }),
             Err(refused) => Err(ApiError::from(refused)),
@@ -199,18 +234,7 @@ async fn submit(body: SubmitBody, state: ApiState) -> Result<Response, Infallibl
 
 async fn set_mining(body: MiningBody, state: ApiState) -> Result<Response, Infallible> {
     let result = async {
-        let config = if body.enabled {
-            let text = body.address.ok_or_else(|| {
-                ApiError::bad_request("missing_address", "mining needs an address")
-            })?;
-            let address = parse_address(&text, &state.node)?;
-            Some(MiningConfig {
-                address,
-                threads: body.threads.unwrap_or(1).clamp(1, 64),
-            })
-        } else {
-            None
-        };
+        let config = parse_mining_body(body, state.node.params().address_prefix)?;
         state.node.set_mining(config).await?;
         Ok(state.node.status().await?.mining)
     };
