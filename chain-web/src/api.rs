@@ -381,3 +381,64 @@ pub fn routes(state: ApiState) -> impl Filter<Extract = (Response,), Error = Rej
             .unify(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chain_core::encode::Encode;
+    use chain_core::hash::to_hex;
+    use chain_core::params::ChainParams;
+    use chain_core::testkit::{address, key, transfer};
+
+    #[test]
+    fn a_transfer_body_is_hex_of_the_transfer_in_either_case_with_spaces_around() {
+        let sent = transfer(
+            &key(1),
+            address(2),
+            5,
+            1,
+            0,
+            ChainParams::devnet().network_id,
+        );
+        let hex = to_hex(&sent.to_bytes());
+        for text in [hex.clone(), format!(" {}\n", hex.to_uppercase())] {
+            let body = SubmitBody { transfer: text };
+            assert_eq!(parse_submit_body(&body), Ok(sent.clone()));
+        }
+        for text in ["", "zz", &hex[2..], &hex.replacen('0', "+", 1)] {
+            let body = SubmitBody {
+                transfer: text.to_owned(),
+            };
+            let error = parse_submit_body(&body).unwrap_err();
+            assert_eq!((error.status, error.code), (400, "malformed_transfer"));
+        }
+    }
+
+    #[test]
+    fn a_mining_body_starts_with_an_address_of_this_network_or_stops() {
+        let text = address(1).to_text("dev");
+        let body = |enabled, address: Option<&str>, threads| MiningBody {
+            enabled,
+            address: address.map(str::to_owned),
+            threads,
+        };
+        assert_eq!(
+            parse_mining_body(body(false, Some("junk"), None), "dev"),
+            Ok(None)
+        );
+        let config = parse_mining_body(body(true, Some(&text), Some(500)), "dev")
+            .unwrap()
+            .unwrap();
+        assert_eq!((config.address, config.threads), (address(1), 64));
+        let config = parse_mining_body(body(true, Some(&text), None), "dev")
+            .unwrap()
+            .unwrap();
+        assert_eq!(config.threads, 1);
+        let code = |b| parse_mining_body(b, "dev").unwrap_err().code;
+        assert_eq!(code(body(true, None, None)), "missing_address");
+        assert_eq!(
+            code(body(true, Some(&address(1).to_text("reg")), None)),
+            "bad_address"
+        );
+    }
+}
