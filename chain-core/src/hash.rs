@@ -34,13 +34,17 @@ pub fn to_hex(bytes: &[u8]) -> String {
 }
 
 /// Bytes from hex of any even length (either case); `None` for anything else.
+///
+/// Only hex digits are accepted, so one byte string has one text up to case. (This once used
+/// `u8::from_str_radix` per pair of characters, which also takes a leading `+`: `"+4"` read as
+/// `0x04`. The fuzz target `api_transfer_body` found it.)
 pub fn from_hex(text: &str) -> Option<Vec<u8>> {
+    let text = text.as_bytes();
     if !text.len().is_multiple_of(2) {
         return None;
     }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+    text.chunks_exact(2)
+        .map(|pair| Some((nibble(pair[0])? << 4) | nibble(pair[1])?))
         .collect()
 }
 
@@ -50,19 +54,21 @@ pub fn parse_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
     if text.len() != 2 * N {
         return None;
     }
-    let nibble = |c: u8| -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            b'A'..=b'F' => Some(c - b'A' + 10),
-            _ => None,
-        }
-    };
     let mut out = [0u8; N];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = (nibble(text[2 * i])? << 4) | nibble(text[2 * i + 1])?;
+    for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
+        *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
     }
     Some(out)
+}
+
+/// The value of one hex digit.
+fn nibble(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
 }
 
 /// Why a text is not a hash.
@@ -173,5 +179,31 @@ mod tests {
         );
         assert!("zz".parse::<BlockHash>().is_err());
         assert!(format!("{hash}0").parse::<BlockHash>().is_err());
+    }
+
+    #[test]
+    fn hex_of_any_length_round_trips_in_either_case() {
+        let bytes = [0x00, 0x4f, 0xa0, 0xff];
+        assert_eq!(from_hex(&to_hex(&bytes)), Some(bytes.to_vec()));
+        assert_eq!(from_hex("004FA0FF"), Some(bytes.to_vec()));
+        assert_eq!(from_hex(""), Some(Vec::new()));
+        for bad in ["0", "0g", "g0", " 00", "0 0", "-1", "é0"] {
+            assert_eq!(from_hex(bad), None, "{bad:?}");
+        }
+    }
+
+    /// The `transfer` text of a `POST /transfers` body that the fuzz target `api_transfer_body`
+    /// found: a `+` in place of a hex digit was read as a sign by `u8::from_str_radix`, so
+    /// `"+4"` decoded as `0x04` and a non-hex text was accepted as this transfer.
+    #[test]
+    fn fuzz_regression_hex_plus_sign() {
+        let text = "0103AF3E0FD756344C184E55DC387B48D6BA2A8DA2FB6FA6617436F8FB8386FDCFCBD6988735EA\
+                    500E+45FDA6DC1C5FB23CAAD45135790D0030000000000E803000000000000010000000000000\
+                    00B72656E742C206D61726368E9B86E63CF6A6E12526D64CC4073D537385E756A10D407919D82\
+                    99C6450D789B5B129769D733858933E80DAF52323C420891EA5D71284AA9CC1CF590FCA5C351";
+        assert_eq!(from_hex(text), None);
+        assert_eq!(from_hex("+4"), None);
+        assert!(from_hex(&text.replace('+', "0")).is_some());
+        assert_eq!(parse_hex::<1>("+4"), None);
     }
 }

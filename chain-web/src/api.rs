@@ -42,7 +42,10 @@ fn respond<T: Serialize>(result: Result<T, ApiError>) -> Result<Response, Infall
 }
 
 fn parse_address(text: &str, node: &NodeHandle) -> Result<Address, ApiError> {
-    let prefix = node.params().address_prefix;
+    parse_address_for(text, node.params().address_prefix)
+}
+
+fn parse_address_for(text: &str, prefix: &str) -> Result<Address, ApiError> {
     Address::parse(text, prefix).map_err(|e| ApiError::bad_request("bad_address", e.to_string()))
 }
 
@@ -76,6 +79,41 @@ pub struct MiningBody {
     pub address: Option<String>,
     /// Threads (default 1).
     pub threads: Option<usize>,
+}
+
+/// The transfer a `POST /transfers` body carries: hex (either case, surrounding whitespace
+/// allowed) of its canonical encoding. Pure, so that the route and the fuzz target
+/// `api_transfer_body` run the same code on the same bytes.
+///
+/// # Errors
+///
+/// `malformed_transfer` when the text is not hex or the bytes are not a transfer.
+pub fn parse_submit_body(body: &SubmitBody) -> Result<Transfer, ApiError> {
+    let bytes = chain_core::hash::from_hex(body.transfer.trim())
+        .ok_or_else(|| ApiError::bad_request("malformed_transfer", "`transfer` must be hex"))?;
+    Transfer::from_bytes(&bytes)
+        .map_err(|e| ApiError::bad_request("malformed_transfer", e.to_string()))
+}
+
+/// What a `POST /mining` body asks for on a network whose addresses carry `prefix`: `None` to
+/// stop, else the paid address and the thread count (clamped to `1..=64`, default 1). Pure, so
+/// that the route and the fuzz target `api_mining_body` run the same code.
+///
+/// # Errors
+///
+/// `missing_address` when mining is enabled without an address, `bad_address` when the address
+/// is not one of this network.
+pub fn parse_mining_body(body: MiningBody, prefix: &str) -> Result<Option<MiningConfig>, ApiError> {
+    if !body.enabled {
+        return Ok(None);
+    }
+    let text = body
+        .address
+        .ok_or_else(|| ApiError::bad_request("missing_address", "mining needs an address"))?;
+    Ok(Some(MiningConfig {
+        address: parse_address_for(&text, prefix)?,
+        threads: body.threads.unwrap_or(1).clamp(1, 64),
+    }))
 }
 
 #[derive(Serialize)]
@@ -179,10 +217,7 @@ async fn peers(state: ApiState) -> Result<Response, Infallible> {
 
 async fn submit(body: SubmitBody, state: ApiState) -> Result<Response, Infallible> {
     let result = async {
-        let bytes = chain_core::hash::from_hex(body.transfer.trim())
-            .ok_or_else(|| ApiError::bad_request("malformed_transfer", "`transfer` must be hex"))?;
-        let transfer = Transfer::from_bytes(&bytes)
-            .map_err(|e| ApiError::bad_request("malformed_transfer", e.to_string()))?;
+        let transfer = parse_submit_body(&body)?;
         match state.node.submit_transfer(transfer).await? {
             Ok(txid) => Ok(Submitted { txid }),
             Err(refused) => Err(ApiError::from(refused)),
@@ -199,18 +234,7 @@ async fn submit(body: SubmitBody, state: ApiState) -> Result<Response, Infallibl
 
 async fn set_mining(body: MiningBody, state: ApiState) -> Result<Response, Infallible> {
     let result = async {
-        let config = if body.enabled {
-            let text = body.address.ok_or_else(|| {
-                ApiError::bad_request("missing_address", "mining needs an address")
-            })?;
-            let address = parse_address(&text, &state.node)?;
-            Some(MiningConfig {
-                address,
-                threads: body.threads.unwrap_or(1).clamp(1, 64),
-            })
-        } else {
-            None
-        };
+        let config = parse_mining_body(body, state.node.params().address_prefix)?;
         state.node.set_mining(config).await?;
         Ok(state.node.status().await?.mining)
     };
@@ -371,4 +395,65 @@ pub fn routes(state: ApiState) -> impl Filter<Extract = (Response,), Error = Rej
             .or(mining)
             .unify(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chain_core::encode::Encode;
+    use chain_core::hash::to_hex;
+    use chain_core::params::ChainParams;
+    use chain_core::testkit::{address, key, transfer};
+
+    #[test]
+    fn a_transfer_body_is_hex_of_the_transfer_in_either_case_with_spaces_around() {
+        let sent = transfer(
+            &key(1),
+            address(2),
+            5,
+            1,
+            0,
+            ChainParams::devnet().network_id,
+        );
+        let hex = to_hex(&sent.to_bytes());
+        for text in [hex.clone(), format!(" {}\n", hex.to_uppercase())] {
+            let body = SubmitBody { transfer: text };
+            assert_eq!(parse_submit_body(&body), Ok(sent.clone()));
+        }
+        for text in ["", "zz", &hex[2..], &hex.replacen('0', "+", 1)] {
+            let body = SubmitBody {
+                transfer: text.to_owned(),
+            };
+            let error = parse_submit_body(&body).unwrap_err();
+            assert_eq!((error.status, error.code), (400, "malformed_transfer"));
+        }
+    }
+
+    #[test]
+    fn a_mining_body_starts_with_an_address_of_this_network_or_stops() {
+        let text = address(1).to_text("dev");
+        let body = |enabled, address: Option<&str>, threads| MiningBody {
+            enabled,
+            address: address.map(str::to_owned),
+            threads,
+        };
+        assert_eq!(
+            parse_mining_body(body(false, Some("junk"), None), "dev"),
+            Ok(None)
+        );
+        let config = parse_mining_body(body(true, Some(&text), Some(500)), "dev")
+            .unwrap()
+            .unwrap();
+        assert_eq!((config.address, config.threads), (address(1), 64));
+        let config = parse_mining_body(body(true, Some(&text), None), "dev")
+            .unwrap()
+            .unwrap();
+        assert_eq!(config.threads, 1);
+        let code = |b| parse_mining_body(b, "dev").unwrap_err().code;
+        assert_eq!(code(body(true, None, None)), "missing_address");
+        assert_eq!(
+            code(body(true, Some(&address(1).to_text("reg")), None)),
+            "bad_address"
+        );
+    }
 }
