@@ -210,7 +210,9 @@ pub trait ChainWrite {
         Ok(())
     }
     /// Commits the batch begun by [`ChainWrite::begin_batch`] (nothing if none is open). If the
-    /// commit fails, or a write of the batch failed, none of the batch is kept and this fails.
+    /// commit fails, or a write of the batch failed, none of the batch is kept and this fails;
+    /// a [`crate::chain::Chain`] over the store is then ahead of it and must be opened again
+    /// (a node stops on any store failure).
     #[allow(clippy::missing_errors_doc)]
     fn end_batch(&mut self) -> Result<(), StoreError> {
         Ok(())
