@@ -9,7 +9,7 @@ pub mod wallet;
 use crate::error::CliError;
 use chain_core::params::ChainParams;
 use chain_net::{MiningConfig, NodeConfig, NodeHandle};
-use chain_store::{Durability, SqliteStore, StoreOptions};
+use chain_store::{SqliteStore, StoreOptions};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -90,12 +90,10 @@ pub async fn start_node(options: NodeOptions) -> Result<RunningNode, CliError> {
     let db = options.data_dir.join("chain.sqlite");
     // The chain database can always be rebuilt from peers, and WAL with `synchronous=NORMAL` is
     // still atomic and survives a killed process (only a power loss can drop the last commits):
-    // a node stores blocks and admits transfers without a disk sync each. Wallets and users,
-    // which cannot be rebuilt, keep full durability.
-    let store_options = StoreOptions {
-        durability: Durability::Normal,
-        ..StoreOptions::default()
-    };
+    // a node stores blocks and admits transfers without a disk sync each (`StoreOptions::node`,
+    // which also gives it a larger page cache). Wallets and users, which cannot be rebuilt, keep
+    // full durability.
+    let store_options = StoreOptions::node();
     let store = SqliteStore::open_with(&db, &options.params, store_options)
         .map_err(|e| CliError::Other(format!("cannot open {}: {e}", db.display())))?;
     let token = api_token(&options.data_dir)?;

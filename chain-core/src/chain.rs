@@ -22,9 +22,7 @@ use crate::pow::Work;
 use crate::state::{Account, apply_block};
 use crate::store::{BlockMeta, BlockStatus, ConnectBlock, DisconnectBlock, Store};
 use crate::units::Height;
-use crate::validate::{
-    VerifiedBlock, check_block, check_block_form, check_coinbase_height, check_header_in_context,
-};
+use crate::validate::{VerifiedBlock, check_block, check_coinbase_height, check_header_in_context};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -166,6 +164,51 @@ pub struct Chain<S: Store> {
     candidates: BTreeMap<(Work, Reverse<u64>), BlockHash>,
     next_seq: u64,
     verify_threads: usize,
+    /// The last blocks stored, so that connecting one right after storing it (the common case:
+    /// a block on the tip) does not read and decode it back from the store.
+    recent: VecDeque<(BlockHash, Arc<Block>)>,
+    /// Headers of the last blocks stored, so that checking a block against its ancestors
+    /// (retarget, median time) does not read them back from the store one by one.
+    headers: HeaderCache,
+}
+
+/// Stored blocks kept in memory for their connection.
+const RECENT_BLOCKS: usize = 8;
+
+/// Headers of stored blocks kept in memory, the oldest forgotten first.
+#[derive(Debug)]
+struct HeaderCache {
+    map: HashMap<BlockHash, (Height, Header)>,
+    order: VecDeque<BlockHash>,
+}
+
+impl HeaderCache {
+    /// Headers kept: more than the retarget and the median time of any network look back
+    /// (`docs/PROTOCOL.md`), with room for a few branches; about 200 KiB.
+    const CAPACITY: usize = 1_024;
+
+    fn new() -> Self {
+        Self {
+            map: HashMap::with_capacity(Self::CAPACITY),
+            order: VecDeque::with_capacity(Self::CAPACITY),
+        }
+    }
+
+    fn insert(&mut self, hash: BlockHash, height: Height, header: Header) {
+        if self.map.insert(hash, (height, header)).is_some() {
+            return;
+        }
+        self.order.push_back(hash);
+        if self.order.len() > Self::CAPACITY
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.map.remove(&oldest);
+        }
+    }
+
+    fn get(&self, hash: &BlockHash) -> Option<(Height, Header)> {
+        self.map.get(hash).copied()
+    }
 }
 
 fn corrupt(what: impl std::fmt::Display) -> Error {
@@ -225,6 +268,8 @@ impl<S: Store> Chain<S> {
             candidates: BTreeMap::new(),
             next_seq,
             verify_threads: 1,
+            recent: VecDeque::with_capacity(RECENT_BLOCKS),
+            headers: HeaderCache::new(),
         };
         // Blocks with more work than the tip exist only if the node stopped in the middle of a
         // reorganisation: pick it up again on the next activation.
@@ -303,16 +348,21 @@ impl<S: Store> Chain<S> {
             .ok_or_else(|| corrupt("height overflow"))?;
         let count = ancestors_needed(&self.params, height).max(self.params.median_time_span);
         let mut headers = Vec::with_capacity(count);
-        let mut cursor = *parent;
+        let (mut height, mut header) = (parent.height, parent.header);
         loop {
-            headers.push(cursor.header);
-            if headers.len() == count || cursor.height == Height::GENESIS {
+            headers.push(header);
+            if headers.len() == count || height == Height::GENESIS {
                 break;
             }
-            cursor = self
-                .store
-                .meta(&cursor.header.prev_hash)?
-                .ok_or_else(|| corrupt(format!("missing ancestor {}", cursor.header.prev_hash)))?;
+            let prev = header.prev_hash;
+            (height, header) = match self.headers.get(&prev) {
+                Some(cached) => cached,
+                None => self
+                    .store
+                    .meta(&prev)?
+                    .map(|meta| (meta.height, meta.header))
+                    .ok_or_else(|| corrupt(format!("missing ancestor {prev}")))?,
+            };
         }
         headers.reverse();
         Ok(headers)
@@ -327,11 +377,13 @@ impl<S: Store> Chain<S> {
     /// connecting is reported as a [`ChainEvent::BlockInvalid`] instead, since the block was
     /// stored by then), or a store failure.
     pub fn accept_block(&mut self, block: Block, now: u64) -> Result<AcceptOutcome, Error> {
-        self.accept(block, false, now)
+        let hash = block.hash();
+        self.accept(hash, block, false, now)
     }
 
-    /// As [`Chain::accept_block`] for a block whose signatures were already verified for this
-    /// network (they are verified again if it was for another).
+    /// As [`Chain::accept_block`] for a block that already passed the checks that need neither
+    /// ancestors nor state (form and signatures) for this network; they are run again if it was
+    /// for another.
     ///
     /// # Errors
     ///
@@ -341,25 +393,27 @@ impl<S: Store> Chain<S> {
         block: VerifiedBlock,
         now: u64,
     ) -> Result<AcceptOutcome, Error> {
-        let verified = block.network() == self.params.network_id;
-        self.accept(block.into_block(), verified, now)
+        let checked = block.network() == self.params.network_id;
+        let hash = block.hash();
+        self.accept(hash, block.into_block(), checked, now)
     }
 
     fn accept(
         &mut self,
+        hash: BlockHash,
         block: Block,
-        signatures_verified: bool,
+        checked: bool,
         now: u64,
     ) -> Result<AcceptOutcome, Error> {
-        let hash = block.hash();
-        let status = self.store_block(hash, block, signatures_verified, now)?;
+        let status = self.store_block(hash, block, checked, now)?;
         if let AcceptStatus::Stored { .. } = status {
             // Orphans that were waiting for this block, and for those, recursively.
             let mut parents = vec![hash];
             while let Some(parent) = parents.pop() {
+                // Orphans passed the context-free checks before they entered the pool.
                 for (child_hash, child) in self.orphans.take_children(&parent) {
                     if let Ok(AcceptStatus::Stored { .. }) =
-                        self.store_block(child_hash, child, false, now)
+                        self.store_block(child_hash, child, true, now)
                     {
                         parents.push(child_hash);
                     }
@@ -370,11 +424,12 @@ impl<S: Store> Chain<S> {
         Ok(AcceptOutcome { status, events })
     }
 
+    /// Checks and stores a block (`checked`: its context-free checks passed already).
     fn store_block(
         &mut self,
         hash: BlockHash,
         block: Block,
-        signatures_verified: bool,
+        checked: bool,
         now: u64,
     ) -> Result<AcceptStatus, Error> {
         if let Some(meta) = self.store.meta(&hash)? {
@@ -387,9 +442,7 @@ impl<S: Store> Chain<S> {
         if self.orphans.blocks.contains_key(&hash) {
             return Ok(AcceptStatus::Orphan { missing });
         }
-        if signatures_verified {
-            check_block_form(&self.params, &block)?;
-        } else {
+        if !checked {
             check_block(&self.params, &block, self.verify_threads)?;
         }
         let Some(parent) = self.store.meta(&missing)? else {
@@ -427,6 +480,11 @@ impl<S: Store> Chain<S> {
         };
         self.next_seq += 1;
         self.store.put_block(&meta, &block)?;
+        self.headers.insert(hash, height, block.header);
+        if self.recent.len() == RECENT_BLOCKS {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((hash, Arc::new(block)));
         if meta.chain_work > self.tip.chain_work {
             self.candidates
                 .insert((meta.chain_work, Reverse(meta.seq)), hash);
@@ -470,7 +528,12 @@ impl<S: Store> Chain<S> {
             .store
             .meta(&target)?
             .ok_or_else(|| corrupt(format!("missing block {target}")))?;
-        while self.store.hash_at(cursor.height)? != Some(cursor.hash) {
+        // Down to the best chain. A block above the tip is not on it, and the tip's child (the
+        // common case) needs no lookup at all.
+        while cursor.hash != self.tip.hash
+            && (cursor.height > self.tip.height
+                || self.store.hash_at(cursor.height)? != Some(cursor.hash))
+        {
             if cursor.status == BlockStatus::Invalid {
                 return Ok((
                     change,
@@ -478,10 +541,14 @@ impl<S: Store> Chain<S> {
                 ));
             }
             branch.push(cursor);
-            cursor = self
-                .store
-                .meta(&cursor.header.prev_hash)?
-                .ok_or_else(|| corrupt(format!("missing ancestor {}", cursor.header.prev_hash)))?;
+            let prev = cursor.header.prev_hash;
+            cursor = if prev == self.tip.hash {
+                self.tip
+            } else {
+                self.store
+                    .meta(&prev)?
+                    .ok_or_else(|| corrupt(format!("missing ancestor {prev}")))?
+            };
         }
         let fork = cursor.hash;
         let old_tip = self.tip;
@@ -504,10 +571,18 @@ impl<S: Store> Chain<S> {
 
     /// Connects a stored block on top of the tip, or says which state rule it breaks.
     fn connect_block(&mut self, meta: BlockMeta) -> Result<Result<ChainBlock, BlockError>, Error> {
-        let block = self
-            .store
-            .block(&meta.hash)?
-            .ok_or_else(|| corrupt(format!("missing block data {}", meta.hash)))?;
+        let block = match self.recent.iter().position(|(hash, _)| *hash == meta.hash) {
+            Some(index) => self
+                .recent
+                .remove(index)
+                .map(|(_, block)| block)
+                .ok_or_else(|| corrupt("recent block vanished"))?,
+            None => Arc::new(
+                self.store
+                    .block(&meta.hash)?
+                    .ok_or_else(|| corrupt(format!("missing block data {}", meta.hash)))?,
+            ),
+        };
         let effects = match apply_block(&self.params, meta.height, &block, &self.store) {
             Ok(effects) => effects,
             Err(Error::Block(error)) => return Ok(Err(error)),
@@ -526,7 +601,7 @@ impl<S: Store> Chain<S> {
         Ok(Ok(ChainBlock {
             hash: meta.hash,
             height: meta.height,
-            block: Arc::new(block),
+            block,
         }))
     }
 

@@ -167,7 +167,7 @@ pub trait ChainRead: AccountRead {
     }
 }
 
-/// Writing blocks, state and the mempool. Each method is atomic.
+/// Writing blocks, state and the mempool. Each method is atomic, and so is a batch of them.
 pub trait ChainWrite {
     /// Stores a block and its tree entry (not connected).
     ///
@@ -196,6 +196,25 @@ pub trait ChainWrite {
     #[allow(clippy::missing_errors_doc)]
     fn put_known_peers(&mut self, peers: &[(SocketAddr, u64)]) -> Result<(), StoreError> {
         let _ = peers;
+        Ok(())
+    }
+    /// Starts a batch: the writes until [`ChainWrite::end_batch`] are committed together, as
+    /// one atomic transaction, instead of one commit each. A node uses it for a run of blocks
+    /// that arrived together (a sync). Every write stays whole: after a crash the store holds
+    /// all of the batch or none of it, and so is consistent either way. If a write fails inside
+    /// the batch, [`ChainWrite::end_batch`] rolls the whole batch back and fails. Dropping the
+    /// store with a batch open loses the batch. A store without transactions (the in-memory
+    /// one) ignores batches. Calling it with a batch open does nothing.
+    #[allow(clippy::missing_errors_doc)]
+    fn begin_batch(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Commits the batch begun by [`ChainWrite::begin_batch`] (nothing if none is open). If the
+    /// commit fails, or a write of the batch failed, none of the batch is kept and this fails;
+    /// a [`crate::chain::Chain`] over the store is then ahead of it and must be opened again
+    /// (a node stops on any store failure).
+    #[allow(clippy::missing_errors_doc)]
+    fn end_batch(&mut self) -> Result<(), StoreError> {
         Ok(())
     }
 }

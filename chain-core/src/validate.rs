@@ -6,6 +6,7 @@
 
 use crate::block::{Block, HEADER_VERSION, Header};
 use crate::error::{BlockError, TxError};
+use crate::hash::BlockHash;
 use crate::params::{ChainParams, NetworkId};
 use crate::tx::{MAX_MEMO_BYTES, Transaction, Transfer};
 use crate::units::Height;
@@ -119,13 +120,71 @@ pub fn check_block_form(params: &ChainParams, block: &Block) -> Result<(), Block
     Ok(())
 }
 
-/// A block whose transfer signatures were verified for one network. [`verify_block_signatures`]
-/// is the only way to make one, so a chain may skip that (costly) work for it without trusting a
-/// flag: a node verifies blocks as they arrive, on the connection's side, across cores, while
-/// its chain thread stores the ones before.
+/// A block that passed [`check_block_form`] for one network: size, proof of work, merkle root,
+/// coinbase, duplicates and transfer forms, everything but the signatures. [`WellFormedBlock::check`] is the only way to make one, and
+/// [`WellFormedBlock::verify_signatures`] the only way on to a [`VerifiedBlock`]: a node runs
+/// both as blocks arrive, on a pool of threads, before its chain thread sees them, and measures
+/// the second step alone as signature work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WellFormedBlock {
+    block: Block,
+    hash: BlockHash,
+    network: NetworkId,
+}
+
+impl WellFormedBlock {
+    /// Checks everything about `block` that needs neither its ancestors, nor account state, nor
+    /// signatures (see [`check_block_form`]).
+    ///
+    /// # Errors
+    ///
+    /// The block back, with the first rule it breaks.
+    pub fn check(params: &ChainParams, block: Block) -> Result<Self, Box<(Block, BlockError)>> {
+        match check_block_form(params, &block) {
+            Ok(()) => Ok(Self {
+                hash: block.hash(),
+                block,
+                network: params.network_id,
+            }),
+            Err(error) => Err(Box::new((block, error))),
+        }
+    }
+
+    /// The block.
+    pub fn block(&self) -> &Block {
+        &self.block
+    }
+
+    /// Verifies every transfer signature, on up to `threads` threads (for blocks of at least 64
+    /// transactions).
+    ///
+    /// # Errors
+    ///
+    /// The block back, with the first bad signature's error.
+    pub fn verify_signatures(
+        self,
+        threads: usize,
+    ) -> Result<VerifiedBlock, Box<(Block, BlockError)>> {
+        match verify_signatures(self.network, &self.block.txs, threads) {
+            Ok(()) => Ok(VerifiedBlock {
+                block: self.block,
+                hash: self.hash,
+                network: self.network,
+            }),
+            Err(error) => Err(Box::new((self.block, error))),
+        }
+    }
+}
+
+/// A block that passed every check of [`check_block`] (form and transfer signatures) for one
+/// network, with its hash. It is made only by [`WellFormedBlock::verify_signatures`]
+/// (or [`verify_block`]), so a chain may skip that (costly) work for it without trusting a flag:
+/// a node checks blocks as they arrive, off its chain thread and across cores, while the chain
+/// thread stores the ones before.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedBlock {
     block: Block,
+    hash: BlockHash,
     network: NetworkId,
 }
 
@@ -135,7 +194,12 @@ impl VerifiedBlock {
         &self.block
     }
 
-    /// The network its signatures were verified for.
+    /// Its hash.
+    pub fn hash(&self) -> BlockHash {
+        self.hash
+    }
+
+    /// The network it was checked for.
     pub fn network(&self) -> NetworkId {
         self.network
     }
@@ -146,24 +210,18 @@ impl VerifiedBlock {
     }
 }
 
-/// Verifies every transfer signature of `block` for `params`' network, on up to `threads`
-/// threads.
+/// Runs every check of [`check_block`] on `block` (signatures on up to `threads` threads) and
+/// keeps the proof: [`WellFormedBlock::check`] then [`WellFormedBlock::verify_signatures`].
 ///
 /// # Errors
 ///
-/// The block back, with the first bad signature's error.
-pub fn verify_block_signatures(
+/// The block back, with the first rule it breaks.
+pub fn verify_block(
     params: &ChainParams,
     block: Block,
     threads: usize,
 ) -> Result<VerifiedBlock, Box<(Block, BlockError)>> {
-    match verify_signatures(params.network_id, &block.txs, threads) {
-        Ok(()) => Ok(VerifiedBlock {
-            block,
-            network: params.network_id,
-        }),
-        Err(error) => Err(Box::new((block, error))),
-    }
+    WellFormedBlock::check(params, block)?.verify_signatures(threads)
 }
 
 /// Verifies the signatures of every transfer in `txs`, on up to `threads` threads when there are

@@ -72,6 +72,12 @@ impl NodeHandle {
         &self.params
     }
 
+    /// What the node has done so far: blocks and signatures checked, the CPU time of the
+    /// signature checks, store batches (for benchmarks and diagnostics).
+    pub fn counters(&self) -> crate::NodeCounters {
+        self.shared.counters.snapshot()
+    }
+
     /// Events from now on: new blocks, reorganisations, transfers, peers, sync progress.
     pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
         self.events.subscribe()

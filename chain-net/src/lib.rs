@@ -16,7 +16,10 @@
 //! (blocking) store; tokio tasks own the sockets. Inputs (frames, connection events, ticks,
 //! found blocks, API commands) reach the core over one bounded channel; the core answers with
 //! frames queued to each connection's writer, dials, disconnects and events on a broadcast
-//! channel. See `node.rs` for the tasks, `core.rs` for the thread, `connection.rs` for framing.
+//! channel. Blocks are checked (form and signatures) before they reach the core, on up to
+//! `verify_threads` threads at once, while the core stores the blocks before them. See `node.rs`
+//! for the tasks, `core.rs` for the thread, `verify.rs` for the checks, `connection.rs` for
+//! framing.
 
 mod command;
 pub mod connection;
@@ -25,9 +28,11 @@ mod error;
 mod handle;
 mod miner;
 mod node;
+mod verify;
 pub mod views;
 
 pub use crate::core::{BlockRef, MiningConfig};
 pub use error::NetError;
 pub use handle::NodeHandle;
 pub use node::{NodeConfig, start};
+pub use verify::NodeCounters;

@@ -14,12 +14,14 @@ use crate::connection::{FrameReader, ReadOutcome, write_frames};
 use crate::core::{Core, Input, MiningConfig, unix_now};
 use crate::error::NetError;
 use crate::handle::NodeHandle;
+use crate::verify::{
+    BLOCK_BACKLOG, Counters, PIPELINE_DEPTH, Pending, forward_in_order, start_check,
+};
 use chain_core::ledger::Ledger;
 use chain_core::mempool::MempoolPolicy;
 use chain_core::params::{ChainParams, NetworkId};
 use chain_core::protocol::{Direction, Message, NodeEvent, PeerId, Protocol, ProtocolConfig};
 use chain_core::store::Store;
-use chain_core::validate::verify_block_signatures;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,7 +46,8 @@ pub struct NodeConfig {
     pub protocol: ProtocolConfig,
     /// Mempool limits.
     pub mempool: MempoolPolicy,
-    /// Threads that verify a block's signatures.
+    /// Blocks from peers checked (form and signatures) at once, each on one thread of the
+    /// blocking pool; and the threads the chain checks any other block on.
     pub verify_threads: usize,
     /// Seed of the protocol's nonces (random per node in production).
     pub seed: u64,
@@ -92,6 +95,11 @@ pub(crate) struct Shared {
     pub(crate) shutdown: CancellationToken,
     pub(crate) slots: Arc<Semaphore>,
     pub(crate) params: Arc<ChainParams>,
+    /// Blocks checked at once (`verify_threads`).
+    pub(crate) verify_slots: Arc<Semaphore>,
+    /// Blocks between arrival and the core's channel ([`BLOCK_BACKLOG`]).
+    pub(crate) backlog: Arc<Semaphore>,
+    pub(crate) counters: Arc<Counters>,
 }
 
 /// Starts a node over `store` on the current tokio runtime.
@@ -124,6 +132,9 @@ pub async fn start<S: Store + Send + 'static>(
         shutdown: CancellationToken::new(),
         slots: Arc::new(Semaphore::new(config.max_connections)),
         params: Arc::new(config.params.clone()),
+        verify_slots: Arc::new(Semaphore::new(config.verify_threads.max(1))),
+        backlog: Arc::new(Semaphore::new(BLOCK_BACKLOG)),
+        counters: Arc::new(Counters::default()),
     };
 
     // Open the ledger on a blocking thread: opening may write the genesis block.
@@ -156,7 +167,14 @@ pub async fn start<S: Store + Send + 'static>(
             shared.tracker.clone().spawn(dial(addr, shared));
         })
     };
-    let mut core = Core::new(protocol, events.clone(), dial, inputs.clone(), listen);
+    let mut core = Core::new(
+        protocol,
+        events.clone(),
+        dial,
+        inputs.clone(),
+        listen,
+        shared.counters.clone(),
+    );
     let (stopped_tx, stopped_rx) = oneshot::channel();
     let mining = config.mining.clone();
     let thread = std::thread::Builder::new()
@@ -269,43 +287,60 @@ async fn run_connection(stream: TcpStream, addr: SocketAddr, direction: Directio
     if shared.inputs.send(connected).await.is_err() {
         return;
     }
-    let mut reader = FrameReader::new(read, shared.network);
+    // The reader reads frames and starts checking blocks without waiting for the checks; the
+    // forwarder hands everything to the core in order of arrival (see `verify.rs`).
+    let (pending, queued) = mpsc::channel(PIPELINE_DEPTH);
+    let forward = forward_in_order(peer, queued, shared.inputs.clone());
+    let read = read_frames(
+        FrameReader::new(read, shared.network),
+        peer,
+        addr,
+        pending,
+        &shared,
+        &cancel,
+    );
+    tokio::join!(read, forward);
+    let _ = shared.inputs.send(Input::Disconnected(peer)).await;
+}
+
+/// Reads a connection's frames until it closes, breaks or is cancelled, queueing what they carry
+/// for the forwarder (blocks with their checks under way).
+async fn read_frames(
+    mut reader: FrameReader,
+    peer: PeerId,
+    addr: SocketAddr,
+    pending: mpsc::Sender<Pending>,
+    shared: &Shared,
+    cancel: &CancellationToken,
+) {
     loop {
         let outcome = tokio::select! {
             _ = cancel.cancelled() => break,
             outcome = reader.read() => outcome,
         };
-        let input = match outcome {
-            // Blocks are verified here, on the blocking pool, so signature checks of blocks from
-            // several peers run on every core while the core thread stores the blocks before.
-            // A block that fails goes to the core as it is, which finds the fault again and
-            // penalises the peer.
+        let next = match outcome {
             ReadOutcome::Message(Message::Block(block)) => {
-                let params = shared.params.clone();
-                let verified = tokio::task::spawn_blocking(move || {
-                    let threads = std::thread::available_parallelism()
-                        .map(|n| n.get())
-                        .unwrap_or(1);
-                    verify_block_signatures(&params, block, threads)
-                })
-                .await;
-                match verified {
-                    Ok(Ok(block)) => Input::VerifiedBlock(peer, block),
-                    Ok(Err(refused)) => Input::Message(peer, Message::Block(refused.0)),
-                    Err(_) => break,
+                let started = tokio::select! {
+                    _ = cancel.cancelled() => None,
+                    started = start_check(shared, block) => started,
+                };
+                match started {
+                    Some(checking) => checking,
+                    None => break,
                 }
             }
-            ReadOutcome::Message(message) => Input::Message(peer, message),
+            ReadOutcome::Message(message) => Pending::Ready(Input::Message(peer, message)),
             ReadOutcome::Closed => break,
             ReadOutcome::Malformed(error) => {
                 tracing::debug!(peer, %addr, %error, "malformed frame");
-                let _ = shared.inputs.send(Input::Malformed(peer, error)).await;
+                let _ = pending
+                    .send(Pending::Ready(Input::Malformed(peer, error)))
+                    .await;
                 break;
             }
         };
-        if shared.inputs.send(input).await.is_err() {
+        if pending.send(next).await.is_err() {
             break;
         }
     }
-    let _ = shared.inputs.send(Input::Disconnected(peer)).await;
 }

@@ -63,6 +63,12 @@ pub enum Error {
     /// SQLite failed (I/O, a full disk, a lock held too long).
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A write inside a batch failed earlier, so the batch was rolled back as a whole.
+    #[error("a write of the batch failed; the whole batch was rolled back")]
+    BatchRolledBack,
+    /// The store's checkpoint thread could not be started.
+    #[error("cannot start the checkpoint thread: {0}")]
+    Thread(#[source] std::io::Error),
 }
 
 impl From<Error> for StoreError {

@@ -24,7 +24,8 @@
 //!   SQLite's page cache, not by the chain.
 //! - `schema`: the tables and their indexes, versioned migrations, and the read-only checks that
 //!   refuse a file that is not ours, newer, or of another network before anything is written.
-//! - `write`: every write of the trait is one SQLite transaction.
+//! - `write`: every write of the trait is one SQLite transaction, or a batch of them is.
+//! - `checkpoint`: WAL checkpoints run on a thread of their own, so that no commit waits for one.
 //! - `row`: every value read back is checked; a damaged database gives
 //!   [`chain_core::error::StoreError::Corrupt`], never a panic.
 //!
@@ -40,6 +41,7 @@
 #[cfg(feature = "bench-utils")]
 #[doc(hidden)]
 pub mod bench_utils;
+mod checkpoint;
 mod error;
 mod peers;
 mod read;

@@ -95,7 +95,7 @@ impl SqliteStore {
         &mut self,
         peers: &[(std::net::SocketAddr, u64)],
     ) -> Result<(), Error> {
-        let tx = self.conn.transaction()?;
+        let tx = self.begin()?;
         tx.execute("DELETE FROM peers WHERE ban_until = 0", [])?;
         for (addr, last_seen) in peers {
             tx.prepare_cached(

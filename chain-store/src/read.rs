@@ -37,23 +37,30 @@ pub(crate) const PENDING_SQL: &str = "SELECT txid, data FROM pending ORDER BY tx
 
 /// A block entry from columns `height, chain_work, status, seq, header` at `first`.
 fn decode_meta(row: &Row<'_>, first: usize, hash: BlockHash) -> Result<BlockMeta, Error> {
-    let what = |column: &str| format!("block {hash} {column}");
-    let header = Header::from_bytes(row::blob(row, first + 4, &what("header"))?)
-        .map_err(|e| corrupt(format!("{}: {e}", what("header"))))?;
+    // The descriptions are formatted only for an error message.
+    let header = Header::from_bytes(row::blob(
+        row,
+        first + 4,
+        format_args!("block {hash} header"),
+    )?)
+    .map_err(|e| corrupt(format!("block {hash} header: {e}")))?;
     if header.hash() != hash {
         return Err(corrupt(format!(
-            "{}: hashes to {}",
-            what("header"),
+            "block {hash} header: hashes to {}",
             header.hash()
         )));
     }
     Ok(BlockMeta {
         hash,
         header,
-        height: row::height(row, first, &what("height"))?,
-        chain_work: Work::from_be_bytes(row::array(row, first + 1, &what("chain_work"))?),
-        status: row::status(row, first + 2, &what("status"))?,
-        seq: row::unsigned(row, first + 3, &what("seq"))?,
+        height: row::height(row, first, format_args!("block {hash} height"))?,
+        chain_work: Work::from_be_bytes(row::array(
+            row,
+            first + 1,
+            format_args!("block {hash} chain_work"),
+        )?),
+        status: row::status(row, first + 2, format_args!("block {hash} status"))?,
+        seq: row::unsigned(row, first + 3, format_args!("block {hash} seq"))?,
     })
 }
 
@@ -77,10 +84,9 @@ impl SqliteStore {
         let Some(row) = rows.next()? else {
             return Ok(Account::default());
         };
-        let what = || format!("account {address}");
         Ok(Account {
-            balance: Amount(row::bits64(row, 0, &what())?),
-            nonce: row::bits64(row, 1, &what())?,
+            balance: Amount(row::bits64(row, 0, format_args!("account {address}"))?),
+            nonce: row::bits64(row, 1, format_args!("account {address}"))?,
         })
     }
 
@@ -98,11 +104,13 @@ impl SqliteStore {
         let Some(row) = rows.next()? else {
             return Ok(None);
         };
-        let what = format!("body of block {hash}");
-        let block = Block::from_bytes(row::blob(row, 0, &what)?)
-            .map_err(|e| corrupt(format!("{what}: {e}")))?;
+        let block = Block::from_bytes(row::blob(row, 0, format_args!("body of block {hash}"))?)
+            .map_err(|e| corrupt(format!("body of block {hash}: {e}")))?;
         if block.hash() != *hash {
-            return Err(corrupt(format!("{what}: holds block {}", block.hash())));
+            return Err(corrupt(format!(
+                "body of block {hash}: holds block {}",
+                block.hash()
+            )));
         }
         Ok(Some(block))
     }
@@ -114,7 +122,9 @@ impl SqliteStore {
         let mut stmt = self.conn.prepare_cached(HASH_AT_SQL)?;
         let mut rows = stmt.query([height])?;
         rows.next()?
-            .map(|row| row::array(row, 0, &format!("main chain hash at {height}")).map(BlockHash))
+            .map(|row| {
+                row::array(row, 0, format_args!("main chain hash at {height}")).map(BlockHash)
+            })
             .transpose()
     }
 
@@ -124,10 +134,13 @@ impl SqliteStore {
         let Some(row) = rows.next()? else {
             return Ok(None);
         };
-        let what = format!("undo record of block {hash}");
-        BlockUndo::from_bytes(row::blob(row, 0, &what)?)
-            .map(Some)
-            .map_err(|e| corrupt(format!("{what}: {e}")))
+        BlockUndo::from_bytes(row::blob(
+            row,
+            0,
+            format_args!("undo record of block {hash}"),
+        )?)
+        .map(Some)
+        .map_err(|e| corrupt(format!("undo record of block {hash}: {e}")))
     }
 
     fn read_children(&self, hash: &BlockHash) -> Result<Vec<BlockHash>, Error> {
@@ -135,7 +148,11 @@ impl SqliteStore {
         let mut rows = stmt.query([&hash.0[..]])?;
         let mut children = Vec::new();
         while let Some(row) = rows.next()? {
-            children.push(BlockHash(row::array(row, 0, &format!("child of {hash}"))?));
+            children.push(BlockHash(row::array(
+                row,
+                0,
+                format_args!("child of {hash}"),
+            )?));
         }
         Ok(children)
     }

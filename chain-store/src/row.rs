@@ -13,7 +13,11 @@ use rusqlite::Row;
 use rusqlite::types::ValueRef;
 
 /// A blob column.
-pub(crate) fn blob<'r>(row: &'r Row<'_>, index: usize, what: &str) -> Result<&'r [u8], Error> {
+pub(crate) fn blob<'r>(
+    row: &'r Row<'_>,
+    index: usize,
+    what: impl std::fmt::Display + Copy,
+) -> Result<&'r [u8], Error> {
     match row.get_ref(index)? {
         ValueRef::Blob(bytes) => Ok(bytes),
         other => Err(corrupt(format!(
@@ -27,7 +31,7 @@ pub(crate) fn blob<'r>(row: &'r Row<'_>, index: usize, what: &str) -> Result<&'r
 pub(crate) fn array<const N: usize>(
     row: &Row<'_>,
     index: usize,
-    what: &str,
+    what: impl std::fmt::Display + Copy,
 ) -> Result<[u8; N], Error> {
     let bytes = blob(row, index, what)?;
     bytes
@@ -36,7 +40,11 @@ pub(crate) fn array<const N: usize>(
 }
 
 /// An integer column.
-pub(crate) fn int(row: &Row<'_>, index: usize, what: &str) -> Result<i64, Error> {
+pub(crate) fn int(
+    row: &Row<'_>,
+    index: usize,
+    what: impl std::fmt::Display + Copy,
+) -> Result<i64, Error> {
     match row.get_ref(index)? {
         ValueRef::Integer(value) => Ok(value),
         other => Err(corrupt(format!(
@@ -47,13 +55,21 @@ pub(crate) fn int(row: &Row<'_>, index: usize, what: &str) -> Result<i64, Error>
 }
 
 /// A non-negative integer column (heights, sequence numbers, indexes).
-pub(crate) fn unsigned(row: &Row<'_>, index: usize, what: &str) -> Result<u64, Error> {
+pub(crate) fn unsigned(
+    row: &Row<'_>,
+    index: usize,
+    what: impl std::fmt::Display + Copy,
+) -> Result<u64, Error> {
     let value = int(row, index, what)?;
     u64::try_from(value).map_err(|_| corrupt(format!("{what}: negative value {value}")))
 }
 
 /// A `u64` stored bit for bit (balances, nonces).
-pub(crate) fn bits64(row: &Row<'_>, index: usize, what: &str) -> Result<u64, Error> {
+pub(crate) fn bits64(
+    row: &Row<'_>,
+    index: usize,
+    what: impl std::fmt::Display + Copy,
+) -> Result<u64, Error> {
     Ok(u64::from_ne_bytes(int(row, index, what)?.to_ne_bytes()))
 }
 
@@ -64,17 +80,25 @@ pub(crate) fn to_bits64(value: u64) -> i64 {
 
 /// A height, sequence number or index as SQLite's integer; values at or above 2^63 would not
 /// sort, and no real chain reaches them.
-pub(crate) fn to_sql_int(value: u64, what: &str) -> Result<i64, Error> {
+pub(crate) fn to_sql_int(value: u64, what: impl std::fmt::Display + Copy) -> Result<i64, Error> {
     i64::try_from(value).map_err(|_| corrupt(format!("{what} {value} is out of range")))
 }
 
 /// A height column.
-pub(crate) fn height(row: &Row<'_>, index: usize, what: &str) -> Result<Height, Error> {
+pub(crate) fn height(
+    row: &Row<'_>,
+    index: usize,
+    what: impl std::fmt::Display + Copy,
+) -> Result<Height, Error> {
     unsigned(row, index, what).map(Height)
 }
 
 /// A `u32` column (a transaction's position in its block).
-pub(crate) fn index32(row: &Row<'_>, index: usize, what: &str) -> Result<u32, Error> {
+pub(crate) fn index32(
+    row: &Row<'_>,
+    index: usize,
+    what: impl std::fmt::Display + Copy,
+) -> Result<u32, Error> {
     let value = int(row, index, what)?;
     u32::try_from(value).map_err(|_| corrupt(format!("{what}: {value} is not a block index")))
 }
@@ -92,7 +116,11 @@ pub(crate) fn status_to_int(status: BlockStatus) -> i64 {
 pub(crate) const STATUS_INVALID: i64 = 2;
 
 /// A status column.
-pub(crate) fn status(row: &Row<'_>, index: usize, what: &str) -> Result<BlockStatus, Error> {
+pub(crate) fn status(
+    row: &Row<'_>,
+    index: usize,
+    what: impl std::fmt::Display + Copy,
+) -> Result<BlockStatus, Error> {
     match int(row, index, what)? {
         0 => Ok(BlockStatus::Stored),
         1 => Ok(BlockStatus::Valid),

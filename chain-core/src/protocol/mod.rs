@@ -36,13 +36,16 @@ use crate::store::Store;
 use crate::tx::{Transaction, Transfer};
 use crate::units::Height;
 use crate::validate::{check_header_in_context, check_header_pow};
-use message::{MAX_ADDRS, MAX_HEADERS, MAX_INV, MAX_LOCATOR};
+use message::{MAX_ADDRS, MAX_HEADERS, MAX_LOCATOR};
 use peer::{BoundedSet, Peer};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
 
 /// The protocol version this node speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Blocks asked for in one `getdata` at most; a peer asking for more is penalised.
+pub const MAX_BLOCKS_PER_REQUEST: usize = 128;
 
 /// Tunable limits of the protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +64,11 @@ pub struct ProtocolConfig {
     pub block_timeout: u64,
     /// Blocks requested from one peer at once.
     pub max_in_flight_per_peer: usize,
+    /// Blocks requested from one peer at once while far behind (the best header more than
+    /// `max_in_flight_per_peer` blocks past the tip): an initial sync from a single peer keeps
+    /// that many blocks coming, so that the node checks blocks on every core while it stores the
+    /// ones before. `download_window` still bounds the total.
+    pub sync_in_flight_per_peer: usize,
     /// How far past the tip blocks are requested (must not exceed the orphan pool).
     pub download_window: u64,
     /// Announced items accepted per peer per `inv_window` seconds.
@@ -93,6 +101,7 @@ impl Default for ProtocolConfig {
             ping_timeout: 30,
             block_timeout: 30,
             max_in_flight_per_peer: 16,
+            sync_in_flight_per_peer: 128,
             download_window: 128,
             max_inv_per_window: 5_000,
             inv_window: 10,
@@ -214,11 +223,15 @@ pub struct Protocol<S: Store> {
     bans: HashMap<BanKey, u64>,
     /// Validated headers whose blocks are not stored yet.
     headers: HashMap<BlockHash, PendingHeader>,
-    /// Blocks to download, in chain order.
-    queue: VecDeque<BlockHash>,
+    /// The pending headers by parent, to find those a stored block lets in.
+    header_children: HashMap<BlockHash, Vec<BlockHash>>,
+    /// Pending blocks not requested from anyone, lowest first.
+    queue: BTreeSet<(Height, BlockHash)>,
     /// Requested blocks: who has the request and since when.
     in_flight: HashMap<BlockHash, (PeerId, u64)>,
     best_header: Option<(BlockHash, Height)>,
+    /// The tip, and since when it has been the tip (seen at ticks), for stall detection.
+    tip_since: (BlockHash, u64),
     requested_transfers: BoundedSet<Txid>,
     rejected_transfers: BoundedSet<Txid>,
     next_resync_at: u64,
@@ -258,9 +271,11 @@ impl<S: Store> Protocol<S> {
             addresses: HashMap::new(),
             bans: HashMap::new(),
             headers: HashMap::new(),
-            queue: VecDeque::new(),
+            header_children: HashMap::new(),
+            queue: BTreeSet::new(),
             in_flight: HashMap::new(),
             best_header: None,
+            tip_since: (BlockHash::ZERO, 0),
             requested_transfers: BoundedSet::new(50_000),
             rejected_transfers: BoundedSet::new(50_000),
             next_resync_at: 0,
@@ -427,14 +442,10 @@ impl<S: Store> Protocol<S> {
         let Some(state) = self.peers.remove(&peer) else {
             return;
         };
+        // Blocks it had in flight go back to the queue.
         for hash in &state.in_flight {
             self.in_flight.remove(hash);
-        }
-        // Blocks it had in flight go back to the front of the queue.
-        let mut returned: Vec<BlockHash> = state.in_flight.into_iter().collect();
-        returned.sort_by_key(|h| self.headers.get(h).map(|p| p.height));
-        for hash in returned.into_iter().rev() {
-            self.queue.push_front(hash);
+            self.requeue(hash);
         }
         if let Some(info) = self.addresses.get_mut(&state.addr) {
             info.last_try = now;
@@ -774,7 +785,6 @@ impl<S: Store> Protocol<S> {
     }
 
     fn on_getdata(&mut self, peer: PeerId, items: Vec<Inventory>, now: u64) -> Result<(), Error> {
-        const MAX_BLOCKS_PER_REQUEST: usize = 128;
         let blocks = items
             .iter()
             .filter(|i| matches!(i, Inventory::Block(_)))
@@ -875,8 +885,7 @@ impl<S: Store> Protocol<S> {
                         return Ok(());
                     }
                 }
-                self.headers.insert(hash, PendingHeader { header, height });
-                self.queue.push_back(hash);
+                self.add_header(hash, PendingHeader { header, height });
                 if self.best_header.is_none_or(|(_, best)| height > best) {
                     self.best_header = Some((hash, height));
                 }
@@ -921,65 +930,125 @@ impl<S: Store> Protocol<S> {
         }
     }
 
+    /// Takes `hash` back from `peer` if it had the request, and queues it again.
     fn unassign(&mut self, peer: PeerId, hash: &BlockHash) {
         if self.in_flight.get(hash).is_some_and(|(p, _)| *p == peer) {
             self.in_flight.remove(hash);
-            if self.headers.contains_key(hash) {
-                self.queue.push_front(*hash);
-            }
+            self.requeue(hash);
         }
         if let Some(state) = self.peers.get_mut(&peer) {
             state.in_flight.remove(hash);
         }
     }
 
-    /// Hands queued blocks within the download window to peers that have them, lowest first.
-    /// Blocks out of the window, or that no free peer has, stay queued for a later call.
-    fn request_blocks(&mut self, now: u64) {
+    /// Queues a pending block for download again (nothing if its header is not pending).
+    fn requeue(&mut self, hash: &BlockHash) {
+        if let Some(pending) = self.headers.get(hash) {
+            self.queue.insert((pending.height, *hash));
+        }
+    }
+
+    /// Records a validated header whose block is to be fetched.
+    fn add_header(&mut self, hash: BlockHash, pending: PendingHeader) {
+        self.header_children
+            .entry(pending.header.prev_hash)
+            .or_default()
+            .push(hash);
+        self.queue.insert((pending.height, hash));
+        self.headers.insert(hash, pending);
+    }
+
+    /// Forgets a pending header (its block is stored, or invalid).
+    fn forget_header(&mut self, hash: &BlockHash) {
+        let Some(pending) = self.headers.remove(hash) else {
+            return;
+        };
+        self.queue.remove(&(pending.height, *hash));
+        let parent = pending.header.prev_hash;
+        if let Some(siblings) = self.header_children.get_mut(&parent) {
+            siblings.retain(|h| h != hash);
+            if siblings.is_empty() {
+                self.header_children.remove(&parent);
+            }
+        }
+    }
+
+    /// Blocks one peer may have in flight now: more while far behind.
+    fn in_flight_limit(&self) -> usize {
+        let normal = self.config.max_in_flight_per_peer;
         let tip = self.ledger.chain().tip().height;
-        let limit = Height(tip.0 + self.config.download_window);
-        let max = self.config.max_in_flight_per_peer;
-        let mut queued: Vec<(Height, BlockHash)> = std::mem::take(&mut self.queue)
-            .into_iter()
-            .filter_map(|hash| self.headers.get(&hash).map(|p| (p.height, hash)))
-            .filter(|(_, hash)| !self.in_flight.contains_key(hash))
+        let behind = self.best_header_height().0.saturating_sub(tip.0);
+        if behind > normal as u64 {
+            normal.max(self.config.sync_in_flight_per_peer)
+        } else {
+            normal
+        }
+    }
+
+    /// Hands queued blocks within the download window to peers that have them, lowest first.
+    /// Blocks out of the window, or that no free peer has, stay queued for a later call. The
+    /// queue is kept in height order, so this looks at the window's blocks only, not at every
+    /// pending header.
+    fn request_blocks(&mut self, now: u64) {
+        if self.queue.is_empty() {
+            return;
+        }
+        let tip = self.ledger.chain().tip().height;
+        let limit = Height(tip.0.saturating_add(self.config.download_window));
+        let max = self.in_flight_limit();
+        let mut free: usize = self
+            .peers
+            .values()
+            .filter(|p| p.ready)
+            .map(|p| max.saturating_sub(p.in_flight.len()))
+            .sum();
+        if free == 0 {
+            return;
+        }
+        let window: Vec<(Height, BlockHash)> = self
+            .queue
+            .iter()
+            .take_while(|(height, _)| *height <= limit)
+            .copied()
             .collect();
-        queued.sort();
-        queued.dedup();
         let mut requests: BTreeMap<PeerId, Vec<Inventory>> = BTreeMap::new();
-        for (height, hash) in queued {
+        for (height, hash) in window {
+            if free == 0 {
+                break;
+            }
             // Only a peer that announced or sent this block's header has it: a peer on another
             // fork at a greater height does not.
             let item = Inventory::Block(hash);
-            let candidate = if height <= limit {
-                self.peers
-                    .iter()
-                    .filter(|(_, p)| p.ready && p.known.contains(&item) && p.in_flight.len() < max)
-                    .min_by_key(|(id, p)| (p.in_flight.len(), **id))
-                    .map(|(id, _)| *id)
-            } else {
-                None
+            let candidate = self
+                .peers
+                .iter()
+                .filter(|(_, p)| p.ready && p.known.contains(&item) && p.in_flight.len() < max)
+                .min_by_key(|(id, p)| (p.in_flight.len(), **id))
+                .map(|(id, _)| *id);
+            let Some(peer) = candidate else {
+                continue;
             };
-            match candidate {
-                Some(peer) => {
-                    if let Some(state) = self.peers.get_mut(&peer) {
-                        state.in_flight.insert(hash);
-                    }
-                    self.in_flight.insert(hash, (peer, now));
-                    requests.entry(peer).or_default().push(item);
+            if let Some(state) = self.peers.get_mut(&peer) {
+                if state.in_flight.is_empty() {
+                    // The delivery clock starts with the first request outstanding.
+                    state.last_delivery = now;
                 }
-                None => self.queue.push_back(hash),
+                state.in_flight.insert(hash);
             }
+            self.queue.remove(&(height, hash));
+            self.in_flight.insert(hash, (peer, now));
+            requests.entry(peer).or_default().push(item);
+            free -= 1;
         }
         for (peer, items) in requests {
-            for chunk in items.chunks(MAX_INV) {
+            for chunk in items.chunks(MAX_BLOCKS_PER_REQUEST) {
                 self.send(peer, Message::GetData(chunk.to_vec()));
             }
         }
     }
 
     /// A block from a peer whose signatures the adapter already verified (see
-    /// [`crate::validate::verify_block_signatures`]); otherwise as a `block` message.
+    /// [`crate::validate::WellFormedBlock`]); otherwise as a `block` message.
     ///
     /// # Errors
     ///
@@ -1000,11 +1069,15 @@ impl<S: Store> Protocol<S> {
     fn on_block(&mut self, peer: PeerId, block: IncomingBlock, now: u64) -> Result<(), Error> {
         let hash = match &block {
             IncomingBlock::Plain(block) => block.hash(),
-            IncomingBlock::Verified(block) => block.block().hash(),
+            IncomingBlock::Verified(block) => block.hash(),
         };
+        let requested = self.in_flight.get(&hash).is_some_and(|(p, _)| *p == peer);
         self.unassign(peer, &hash);
         if let Some(state) = self.peers.get_mut(&peer) {
             state.known.insert(Inventory::Block(hash));
+            if requested {
+                state.last_delivery = now;
+            }
         }
         let accepted = match block {
             IncomingBlock::Plain(block) => self.ledger.accept_block(block, now),
@@ -1025,7 +1098,7 @@ impl<S: Store> Protocol<S> {
             }
             Err(Error::Block(BlockError::TimeTooNew { .. })) => {}
             Err(Error::Block(_)) => {
-                self.headers.remove(&hash);
+                self.forget_header(&hash);
                 self.penalise(peer, Penalty::InvalidBlock, now);
             }
             Err(other) => return Err(other),
@@ -1047,18 +1120,12 @@ impl<S: Store> Protocol<S> {
                 continue;
             }
             stored.push(hash);
-            frontier.extend(
-                self.headers
-                    .iter()
-                    .filter(|(_, pending)| pending.header.prev_hash == hash)
-                    .map(|(child, _)| *child),
-            );
+            if let Some(children) = self.header_children.get(&hash) {
+                frontier.extend(children.iter().copied());
+            }
         }
         for hash in stored {
-            self.headers.remove(&hash);
-        }
-        if self.headers.is_empty() {
-            self.queue.clear();
+            self.forget_header(&hash);
         }
         Ok(())
     }
@@ -1093,7 +1160,7 @@ impl<S: Store> Protocol<S> {
                 }
             }
             if let ChainEvent::BlockInvalid { hash, .. } = &event {
-                self.headers.remove(hash);
+                self.forget_header(hash);
                 if let Some(peer) = from {
                     self.penalise(peer, Penalty::InvalidBlock, now);
                 }
@@ -1220,11 +1287,33 @@ impl<S: Store> Protocol<S> {
             }
             self.send(id, Message::Ping(nonce));
         }
-        // Block requests that took too long go to someone else; the slow peer is dropped.
+        // Block requests that took too long go to someone else; the slow peer is dropped. With
+        // many blocks requested at once (a sync) the last may come long after it was asked for:
+        // a peer that keeps delivering requested blocks is not stalled, unless it holds back the
+        // block the chain needs next (blocks are served in the order asked, so an honest peer
+        // sends that one first): the tip has then not moved for the timeout, while the peer
+        // could drip the others for a long time.
+        let timeout = self.config.block_timeout;
+        let tip = *self.ledger.chain().tip();
+        if self.tip_since.0 != tip.hash {
+            self.tip_since = (tip.hash, now);
+        }
+        let tip_since = self.tip_since.1;
+        let next = tip.height.0.saturating_add(1);
         let stalled: Vec<(BlockHash, PeerId)> = self
             .in_flight
             .iter()
-            .filter(|(_, (_, at))| now >= at + self.config.block_timeout)
+            .filter(|(hash, (peer, at))| {
+                if now < at + timeout {
+                    return false;
+                }
+                let needed_next = self.headers.get(hash).is_none_or(|p| p.height.0 <= next);
+                let delivering = self
+                    .peers
+                    .get(peer)
+                    .is_some_and(|p| now < p.last_delivery + timeout);
+                !delivering || (needed_next && now >= tip_since + timeout)
+            })
             .map(|(hash, (peer, _))| (*hash, *peer))
             .collect();
         for (hash, peer) in stalled {

@@ -117,6 +117,8 @@ pub(crate) struct Peer {
     pub(crate) next_ping_at: u64,
     pub(crate) known: BoundedSet<Inventory>,
     pub(crate) in_flight: HashSet<BlockHash>,
+    /// When it last delivered a block it was asked for (or was asked, with nothing pending).
+    pub(crate) last_delivery: u64,
     pub(crate) inv_window_start: u64,
     pub(crate) inv_in_window: usize,
 }
@@ -137,6 +139,7 @@ impl Peer {
             next_ping_at: now,
             known: BoundedSet::new(10_000),
             in_flight: HashSet::new(),
+            last_delivery: now,
             inv_window_start: now,
             inv_in_window: 0,
         }

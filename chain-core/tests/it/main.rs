@@ -10,4 +10,5 @@ mod mempool;
 mod rules;
 mod scenario;
 mod simulation;
+mod sync;
 mod vectors;

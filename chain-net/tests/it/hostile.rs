@@ -5,12 +5,13 @@
 //! with the peer kept. Then it checks the node still serves its good peer.
 
 use crate::support::{
-    extend, mine_until, node_with_store, params, unix_now, wait_for, wait_for_tip,
+    extend, mine_until, node_with_store, params, solve, unix_now, wait_for, wait_for_tip,
 };
 use chain_core::block::Block;
 use chain_core::hash::Txid;
 use chain_core::ledger::Ledger;
 use chain_core::mempool::MempoolPolicy;
+use chain_core::merkle::merkle_root;
 use chain_core::params::{ChainParams, NetworkId};
 use chain_core::pow::Work;
 use chain_core::protocol::frame::{
@@ -21,6 +22,7 @@ use chain_core::protocol::{
 };
 use chain_core::store::MemoryStore;
 use chain_core::testkit::{Rng, address, key, transfer};
+use chain_core::tx::Transaction;
 use chain_core::units::{COIN, Height};
 use chain_core::validate::check_header_pow;
 use chain_net::NodeHandle;
@@ -363,6 +365,40 @@ async fn a_block_with_bad_proof_of_work_gets_the_peer_banned() {
     while check_header_pow(&params, &block.header).is_ok() {
         block.header.nonce += 1;
     }
+    let hash = block.hash();
+    raw.send(&Message::Block(block)).await;
+    assert_eq!(s.penalised(Some(id), Penalty::InvalidBlock).await, 100);
+    raw.expect_closed().await;
+    let local = raw.local;
+    drop(raw);
+    assert_eq!(s.node.block_by_hash(hash).await.unwrap(), None);
+    assert_banned(&s.node, local).await;
+    s.assert_still_serves_the_good_peer().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_with_a_forged_signature_gets_the_peer_banned() {
+    let mut s = setup(145).await;
+    let mut raw = RawPeer::connect(s.node.listen_addr().unwrap()).await;
+    raw.handshake().await;
+    let id = s.ready_id(raw.local).await;
+    // A block on the node's tip with valid proof of work, whose transfer spends the funded key's
+    // coins with another key's signature: it fails the signature check before the core sees
+    // it, and the core finds the fault again and penalises the sender.
+    let params = params();
+    let ledger = Ledger::open(
+        params.clone(),
+        funded_chain(),
+        MempoolPolicy::default(),
+        unix_now(),
+    )
+    .unwrap();
+    let mut forged = transfer(&key(41), address(41), COIN, 1_000, 0, params.network_id);
+    forged.from = key(FUNDED).public_key();
+    let mut block: Block = ledger.block_template(address(3), unix_now()).unwrap();
+    block.txs.push(Transaction::Transfer(forged));
+    block.header.merkle_root = merkle_root(&block.txids());
+    solve(&mut block.header);
     let hash = block.hash();
     raw.send(&Message::Block(block)).await;
     assert_eq!(s.penalised(Some(id), Penalty::InvalidBlock).await, 100);

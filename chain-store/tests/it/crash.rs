@@ -1,5 +1,7 @@
 //! Crash safety with real processes: a child process mines, reorganises and saves pending
-//! transfers on a database file; the test kills it with SIGKILL at random moments and, after
+//! transfers on a database file, part of the time in batches of several of those steps to one
+//! commit (as a node stores a run of blocks during a sync), while the store's checkpoint thread
+//! copies the log into the database; the test kills it with SIGKILL at random moments and, after
 //! every kill, opens the file and checks every invariant of the chain (tip state equals a replay
 //! from genesis, indexes agree with the blocks, balances add up to the coins issued). The next
 //! child then carries on with the same file.
@@ -14,7 +16,7 @@ use chain_core::error::{BlockError, Error as CoreError};
 use chain_core::ledger::Ledger;
 use chain_core::mempool::MempoolPolicy;
 use chain_core::params::ChainParams;
-use chain_core::store::ChainRead;
+use chain_core::store::{ChainRead, ChainWrite};
 use chain_core::testkit::{Rng, address, child_block, conformance, key, seal, transfer};
 use chain_core::units::{COIN, Height};
 use chain_store::{Durability, SqliteStore, StoreOptions};
@@ -156,7 +158,13 @@ fn run_child(path: &Path, seed: u64) -> ! {
         Ledger::open(params, store, MempoolPolicy::default(), conformance::TIME).unwrap();
     println!("{READY}");
     let senders: Vec<u64> = (0..USERS).chain(MINERS).collect();
+    // Steps left in the open batch (0: none open).
+    let mut batch_left = 0;
     loop {
+        if batch_left == 0 && rng.below(4) == 0 {
+            ledger.chain_mut().store_mut().begin_batch().unwrap();
+            batch_left = 2 + rng.below(10);
+        }
         let tip = *ledger.chain().tip();
         let now = tip.header.time.max(conformance::TIME) + 1 + rng.below(20);
         let miner = address(MINERS[rng.below(3) as usize]);
@@ -232,6 +240,12 @@ fn run_child(path: &Path, seed: u64) -> ! {
                     }
                 }
                 ChainEvent::BlockInvalid { hash, .. } => println!("invalid {hash}"),
+            }
+        }
+        if batch_left > 0 {
+            batch_left -= 1;
+            if batch_left == 0 {
+                ledger.chain_mut().store_mut().end_batch().unwrap();
             }
         }
     }

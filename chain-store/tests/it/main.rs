@@ -3,6 +3,7 @@
 // Helpers outside `#[test]` functions panic on failure too: that is how a test fails.
 #![allow(clippy::unwrap_used)]
 
+mod batch;
 mod conformance;
 #[cfg(unix)]
 mod crash;

@@ -1,0 +1,189 @@
+//! Checking blocks before the core thread sees them.
+//!
+//! Every block that arrives is checked on its own (form, then signatures: see
+//! [`WellFormedBlock`]) on tokio's blocking pool, with at most `verify_threads` blocks at once
+//! across all connections (a fair semaphore, so in order of arrival), while the core thread
+//! stores the blocks before. A connection does not wait for one block's check before reading
+//! the next frame: its reader starts the check and queues it, and a forwarder hands the
+//! connection's inputs to the core in the order they arrived. During a sync from one peer,
+//! many blocks are in flight, so both cores check signatures while the core thread connects
+//! blocks in order.
+//!
+//! Bounds: [`BLOCK_BACKLOG`] blocks at most between their arrival and the core's channel, for the
+//! whole node, and [`PIPELINE_DEPTH`] inputs per connection; a peer sending faster than the node
+//! checks waits in TCP. A block that fails a check goes to the core as it is: the core finds the
+//! fault again and penalises the peer. Nothing of a failed check is trusted.
+//!
+//! [`NodeCounters`] count the work: the CPU time of the signature checks alone is measured on
+//! the checking thread (its own CPU clock, so time the thread spends preempted is not counted).
+
+use crate::core::Input;
+use crate::node::Shared;
+use chain_core::block::Block;
+use chain_core::params::ChainParams;
+use chain_core::protocol::{Message, PeerId};
+use chain_core::tx::Transaction;
+use chain_core::validate::{VerifiedBlock, WellFormedBlock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio::task::JoinHandle;
+
+/// Blocks held by the node between their arrival and the core's input channel, at most.
+pub(crate) const BLOCK_BACKLOG: usize = 256;
+
+/// Inputs of one connection waiting to go to the core in order, at most.
+pub(crate) const PIPELINE_DEPTH: usize = 64;
+
+/// Counters of a node's work, for benchmarks and diagnostics (see [`NodeCounters`]).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    blocks_checked: AtomicU64,
+    signatures: AtomicU64,
+    signature_cpu_ns: AtomicU64,
+    form_cpu_ns: AtomicU64,
+    pub(crate) batches: AtomicU64,
+    pub(crate) batched_blocks: AtomicU64,
+    pub(crate) commit_ns: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self) -> NodeCounters {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        NodeCounters {
+            blocks_checked: get(&self.blocks_checked),
+            signatures: get(&self.signatures),
+            signature_cpu: Duration::from_nanos(get(&self.signature_cpu_ns)),
+            form_cpu: Duration::from_nanos(get(&self.form_cpu_ns)),
+            batches: get(&self.batches),
+            batched_blocks: get(&self.batched_blocks),
+            commit_time: Duration::from_nanos(get(&self.commit_ns)),
+        }
+    }
+}
+
+/// What a node has done since it started, for benchmarks and diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NodeCounters {
+    /// Blocks from peers checked before the core thread (form and signatures).
+    pub blocks_checked: u64,
+    /// Transfer signatures verified in those checks.
+    pub signatures: u64,
+    /// CPU time of those signature verifications (signing hash and ECDSA), summed over the
+    /// threads that ran them. Zero where threads have no CPU clock (not Unix).
+    pub signature_cpu: Duration,
+    /// CPU time of the checks of those blocks' form (size, proof of work, merkle root, ...).
+    pub form_cpu: Duration,
+    /// Batches of blocks the core thread stored with one commit.
+    pub batches: u64,
+    /// Blocks in those batches.
+    pub batched_blocks: u64,
+    /// Wall time the core thread spent committing batches.
+    pub commit_time: Duration,
+}
+
+/// The CPU time the calling thread has used, if the platform tells.
+#[cfg(unix)]
+fn thread_cpu() -> Option<Duration> {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid, writable timespec for the duration of the call, and
+    // CLOCK_THREAD_CPUTIME_ID is a clock every supported Unix provides.
+    let result = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    if result != 0 {
+        return None;
+    }
+    Some(Duration::new(
+        u64::try_from(now.tv_sec).ok()?,
+        u32::try_from(now.tv_nsec).ok()?,
+    ))
+}
+
+#[cfg(not(unix))]
+fn thread_cpu() -> Option<Duration> {
+    None
+}
+
+fn add(counter: &AtomicU64, since: Option<Duration>, until: Option<Duration>) {
+    if let (Some(since), Some(until)) = (since, until) {
+        let ns = until.saturating_sub(since).as_nanos();
+        counter.fetch_add(u64::try_from(ns).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+}
+
+/// Checks a block's form, then its signatures on this thread, counting the CPU time of each.
+/// A block that fails comes back as it is.
+fn check(params: &ChainParams, block: Block, counters: &Counters) -> Result<VerifiedBlock, Block> {
+    let started = thread_cpu();
+    let formed = WellFormedBlock::check(params, block);
+    let checked = thread_cpu();
+    add(&counters.form_cpu_ns, started, checked);
+    let formed = formed.map_err(|refused| refused.0)?;
+    let signatures = formed
+        .block()
+        .txs
+        .iter()
+        .filter(|tx| matches!(tx, Transaction::Transfer(_)))
+        .count();
+    let verified = formed.verify_signatures(1);
+    add(&counters.signature_cpu_ns, checked, thread_cpu());
+    counters.blocks_checked.fetch_add(1, Ordering::Relaxed);
+    counters
+        .signatures
+        .fetch_add(signatures as u64, Ordering::Relaxed);
+    verified.map_err(|refused| refused.0)
+}
+
+/// An input of a connection on its way to the core.
+pub(crate) enum Pending {
+    /// Ready to go.
+    Ready(Input),
+    /// A block being checked, with its place in the node's backlog.
+    Checking(
+        JoinHandle<Result<VerifiedBlock, Block>>,
+        OwnedSemaphorePermit,
+    ),
+}
+
+/// Starts checking a block from `peer`: waits for a place in the backlog and a free checking
+/// slot (in order of arrival across connections), then checks it on the blocking pool. `None`
+/// when the node is shutting down.
+pub(crate) async fn start_check(shared: &Shared, block: Block) -> Option<Pending> {
+    let backlog = shared.backlog.clone().acquire_owned().await.ok()?;
+    let slot = shared.verify_slots.clone().acquire_owned().await.ok()?;
+    let params = shared.params.clone();
+    let counters = shared.counters.clone();
+    let handle = tokio::task::spawn_blocking(move || {
+        let result = check(&params, block, &counters);
+        drop(slot);
+        result
+    });
+    Some(Pending::Checking(handle, backlog))
+}
+
+/// Hands a connection's inputs to the core in the order they arrived, each block once its check
+/// is done, until the reader stops or the core is gone.
+pub(crate) async fn forward_in_order(
+    peer: PeerId,
+    mut pending: mpsc::Receiver<Pending>,
+    inputs: mpsc::Sender<Input>,
+) {
+    while let Some(next) = pending.recv().await {
+        let (input, backlog) = match next {
+            Pending::Ready(input) => (input, None),
+            Pending::Checking(handle, backlog) => match handle.await {
+                Ok(Ok(verified)) => (Input::VerifiedBlock(peer, verified), Some(backlog)),
+                Ok(Err(block)) => (Input::Message(peer, Message::Block(block)), Some(backlog)),
+                // The check panicked (it does not on any input) or was cancelled: drop the
+                // connection rather than pass the block on.
+                Err(_) => break,
+            },
+        };
+        if inputs.send(input).await.is_err() {
+            break;
+        }
+        drop(backlog);
+    }
+}
