@@ -34,6 +34,7 @@
 //! blocks to a commit, is not what is measured). The databases live in a temporary directory
 //! removed at the end.
 
+use benches::sys;
 use chain_core::address::Address;
 use chain_core::block::{Block, HEADER_VERSION, Header};
 use chain_core::chain::{Chain, ChainEvent};
@@ -219,44 +220,6 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// User plus system CPU time from a `/proc/.../stat` line.
-fn stat_cpu(stat: &str) -> Option<Duration> {
-    // Fields after the command name (which is in parentheses and may hold spaces).
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    // Clock ticks are 100 per second on Linux.
-    Some(Duration::from_millis((utime + stime) * 10))
-}
-
-/// CPU time this process has used so far.
-fn process_cpu() -> Option<Duration> {
-    stat_cpu(&std::fs::read_to_string("/proc/self/stat").ok()?)
-}
-
-/// CPU time the calling thread has used so far.
-fn thread_cpu() -> Option<Duration> {
-    stat_cpu(&std::fs::read_to_string("/proc/thread-self/stat").ok()?)
-}
-
-/// The process's threads: id, name and CPU time so far.
-fn threads() -> Vec<(u64, String, Duration)> {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return Vec::new();
-    };
-    tasks
-        .filter_map(|task| {
-            let task = task.ok()?;
-            let tid = task.file_name().to_str()?.parse().ok()?;
-            let name = std::fs::read_to_string(task.path().join("comm")).ok()?;
-            let cpu = stat_cpu(&std::fs::read_to_string(task.path().join("stat")).ok()?)?;
-            Some((tid, name.trim().to_string(), cpu))
-        })
-        .collect()
-}
-
 /// For each thread of the process, how long it has waited for a CPU while ready to run
 /// (`/proc/self/task/*/schedstat`, second field, nanoseconds).
 fn run_delays() -> std::collections::HashMap<u64, u64> {
@@ -272,14 +235,6 @@ fn run_delays() -> std::collections::HashMap<u64, u64> {
             Some((tid, delay))
         })
         .collect()
-}
-
-/// The one-minute load average, to judge how much other work shared the machine.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_string))
-        .unwrap_or_else(|| "?".into())
 }
 
 /// What the sync measured.
@@ -383,12 +338,12 @@ fn main() -> Result<()> {
 
     // 2. Signatures alone, one thread.
     let started = Instant::now();
-    let cpu_before = thread_cpu();
+    let cpu_before = sys::thread_cpu();
     for transfer in &transfers {
         check_transfer(transfer, params.network_id)?;
     }
     let t_sig = started.elapsed().as_secs_f64();
-    let t_sig_cpu = thread_cpu()
+    let t_sig_cpu = sys::thread_cpu()
         .zip(cpu_before)
         .map(|(after, before)| after.saturating_sub(before).as_secs_f64());
     println!(
@@ -482,10 +437,10 @@ async fn sync(
     b_config.peers = vec![a.listen_addr().ok_or("A listens")?];
     b_config.verify_threads = 2;
     b_config.seed = 2;
-    let load_before = load_average();
-    let threads_before: Vec<u64> = threads().into_iter().map(|(tid, _, _)| tid).collect();
+    let load_before = sys::load_average();
+    let threads_before: Vec<u64> = sys::threads().into_iter().map(|(tid, _, _)| tid).collect();
     let delays_before = run_delays();
-    let cpu_before = process_cpu();
+    let cpu_before = sys::process_cpu();
     let started = Instant::now();
     let b = chain_net::start(b_config, b_store).await?;
     // B's events say when it reaches the tip; its status is asked once a second too, in case
@@ -528,15 +483,15 @@ async fn sync(
             .map(|(tid, delay)| delay.saturating_sub(delays_before.get(&tid).copied().unwrap_or(0)))
             .sum(),
     );
-    let process_cpu = process_cpu()
+    let process_cpu = sys::process_cpu()
         .zip(cpu_before)
         .map(|(after, before)| after.saturating_sub(before));
     // B's core thread is the one named `chain-core` that started with B.
-    let b_core_cpu = threads()
+    let b_core_cpu = sys::threads()
         .into_iter()
         .find(|(tid, name, _)| name == "chain-core" && !threads_before.contains(tid))
         .map(|(_, _, cpu)| cpu);
-    let load = (load_before, load_average());
+    let load = (load_before, sys::load_average());
     b.shutdown().await;
     a.shutdown().await;
     Ok(SyncRun {
