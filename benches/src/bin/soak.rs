@@ -361,10 +361,10 @@ fn threads_of(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-fn wait_until_serving(api: &str, devnet: &mut Devnet) -> Result<()> {
+fn wait_until_serving(api: &str, token: &std::path::Path, devnet: &mut Devnet) -> Result<()> {
     let agent = ureq::Agent::new_with_defaults();
     let deadline = Instant::now() + Duration::from_secs(120);
-    while get_json(&agent, &format!("{api}/status")).is_err() {
+    while get_json(&agent, &format!("{api}/status")).is_err() || !token.is_file() {
         if let Some(status) = devnet.0.try_wait()? {
             return Err(format!("the devnet exited at start: {status}").into());
         }
@@ -401,19 +401,22 @@ fn main() -> Result<()> {
     let pid = devnet.0.id();
     let base = format!("http://127.0.0.1:{api_port}");
     let api = format!("{base}/api/v1");
-    wait_until_serving(&api, &mut devnet)?;
-    let token = std::fs::read_to_string(dir.path().join("devnet/node-0/api-token"))?;
+    let last_api = format!("http://127.0.0.1:{}/api/v1", api_port + options.nodes - 1);
+    let last_token_file = dir
+        .path()
+        .join(format!("devnet/node-{}/api-token", options.nodes - 1));
+    let first_token_file = dir.path().join("devnet/node-0/api-token");
+    // Every node serves, and has written its token, before the load starts.
+    wait_until_serving(&api, &first_token_file, &mut devnet)?;
+    wait_until_serving(&last_api, &last_token_file, &mut devnet)?;
+    let token = std::fs::read_to_string(&first_token_file)?;
     let token = token.trim().to_string();
 
     // The last node mines to the harness's key from now on.
     let params = ChainParams::devnet();
     let key = SecretKey::from_bytes(sha256(&[b"soak payer"]))?;
     let payer_address: Address = key.public_key().address();
-    let last_api = format!("http://127.0.0.1:{}/api/v1", api_port + options.nodes - 1);
-    let last_token = std::fs::read_to_string(
-        dir.path()
-            .join(format!("devnet/node-{}/api-token", options.nodes - 1)),
-    )?;
+    let last_token = std::fs::read_to_string(&last_token_file)?;
     let agent = ureq::Agent::new_with_defaults();
     let (status, answer) = post_json(
         &agent,
