@@ -1,4 +1,5 @@
 //! Criterion benchmarks and speed harnesses of the project, and what the harnesses share.
 
+pub mod args;
 pub mod latency;
 pub mod sys;

@@ -45,24 +45,14 @@ struct Options {
 }
 
 fn options() -> Result<Options> {
+    let args = benches::args::Args::from_env(&["minutes", "interval", "nodes", "chain"])?;
     let exe = std::env::current_exe()?;
-    let mut options = Options {
-        minutes: 30,
-        interval: 30,
-        nodes: 3,
-        chain: exe.with_file_name("chain"),
+    let options = Options {
+        minutes: args.get("minutes", 30u64)?,
+        interval: args.get("interval", 30u64)?.max(1),
+        nodes: args.get("nodes", 3u16)?.max(1),
+        chain: args.get("chain", exe.with_file_name("chain"))?,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--minutes" => options.minutes = value()?.parse()?,
-            "--interval" => options.interval = value()?.parse::<u64>()?.max(1),
-            "--nodes" => options.nodes = value()?.parse::<u16>()?.max(1),
-            "--chain" => options.chain = PathBuf::from(value()?),
-            other => return Err(format!("unknown argument `{other}`").into()),
-        }
-    }
     if !options.chain.is_file() {
         return Err(format!(
             "{} not found: build it with `cargo build --release -p chain-cli`, or pass --chain",

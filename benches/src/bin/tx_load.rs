@@ -67,27 +67,12 @@ struct Options {
 }
 
 fn options() -> Result<Options> {
-    let mut options = Options {
-        rate: 500,
-        seconds: 60,
-        nodes: 8,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut number = || -> Result<u64> {
-            Ok(args
-                .next()
-                .ok_or_else(|| format!("{arg} needs a number"))?
-                .parse()?)
-        };
-        match arg.as_str() {
-            "--rate" => options.rate = number()?.max(1),
-            "--seconds" => options.seconds = number()?.max(1),
-            "--nodes" => options.nodes = usize::try_from(number()?)?.max(2),
-            other => return Err(format!("unknown argument `{other}`").into()),
-        }
-    }
-    Ok(options)
+    let args = benches::args::Args::from_env(&["rate", "seconds", "nodes"])?;
+    Ok(Options {
+        rate: args.get("rate", 500u64)?.max(1),
+        seconds: args.get("seconds", 60u64)?.max(1),
+        nodes: args.get("nodes", 8usize)?.max(2),
+    })
 }
 
 /// Regtest with LWMA over 30 blocks aiming at 2 s, from about 2^24 hashes a block.

@@ -41,27 +41,12 @@ struct Options {
 }
 
 fn options() -> Result<Options> {
-    let mut options = Options {
-        seconds: 10,
-        connections: 32,
-        accounts: 200,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut number = || -> Result<u64> {
-            Ok(args
-                .next()
-                .ok_or_else(|| format!("{arg} needs a number"))?
-                .parse()?)
-        };
-        match arg.as_str() {
-            "--seconds" => options.seconds = number()?.max(1),
-            "--connections" => options.connections = usize::try_from(number()?)?.max(1),
-            "--accounts" => options.accounts = usize::try_from(number()?)?.max(1),
-            other => return Err(format!("unknown argument `{other}`").into()),
-        }
-    }
-    Ok(options)
+    let args = benches::args::Args::from_env(&["seconds", "connections", "accounts"])?;
+    Ok(Options {
+        seconds: args.get("seconds", 10u64)?.max(1),
+        connections: args.get("connections", 32usize)?.max(1),
+        accounts: args.get("accounts", 200usize)?.max(1),
+    })
 }
 
 /// The address numbered `n` of this harness.
