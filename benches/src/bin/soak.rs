@@ -301,8 +301,11 @@ fn payer(
         };
         let balance = account["balance"].as_u64().unwrap_or(0);
         let pending = account["pending_out"].as_u64().unwrap_or(0);
+        let confirmed_nonce = account["nonce"].as_u64().unwrap_or(0);
         let nonce = account["next_nonce"].as_u64().unwrap_or(0);
-        if balance.saturating_sub(pending) < 2_000_000 {
+        // Stay inside the mempool's nonce window (16 beyond the confirmed nonce): when blocks
+        // come slowly, wait for them rather than be refused.
+        if balance.saturating_sub(pending) < 2_000_000 || nonce >= confirmed_nonce + 16 {
             continue;
         }
         n += 1;
