@@ -1,4 +1,5 @@
 //! Criterion benchmarks and speed harnesses of the project, and what the harnesses share.
 
+pub mod chaos;
 pub mod latency;
 pub mod sys;
