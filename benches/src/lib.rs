@@ -1,5 +1,6 @@
 //! Criterion benchmarks and speed harnesses of the project, and what the harnesses share.
 
 pub mod args;
+pub mod chaos;
 pub mod latency;
 pub mod sys;

@@ -8,6 +8,7 @@ use chain_core::address::Address;
 use chain_core::encode::Encode;
 use chain_core::keystore::KdfParams;
 use chain_core::params::ChainParams;
+use chain_core::pow::CompactTarget;
 use chain_core::tx::UnsignedTransfer;
 use chain_core::units::Amount;
 use chain_net::MiningConfig;
@@ -94,6 +95,12 @@ enum Command {
         /// API listen address.
         #[arg(long, env = "CHAIN_API", default_value = "127.0.0.1:8080")]
         api: SocketAddr,
+        /// Only with `--network regtest`: every block at this fixed, harder target (compact
+        /// bits, hex, e.g. 0x1e00ffff) instead of regtest's couple of hashes, so that mining
+        /// nodes find blocks in real time. Another network: its genesis block is mined at start,
+        /// and only nodes given the same bits talk to each other.
+        #[arg(long, env = "CHAIN_REGTEST_BITS", value_parser = parse_bits)]
+        regtest_bits: Option<CompactTarget>,
     },
     /// Keys, balances and payments.
     Wallet {
@@ -212,6 +219,7 @@ fn apply_config_file(mut cli: Cli, matches: &clap::ArgMatches) -> Result<Cli, Cl
         miner_address,
         threads,
         api,
+        ..
     } = &mut cli.command
     else {
         return Ok(cli);
@@ -263,6 +271,30 @@ fn apply_config_file(mut cli: Cli, matches: &clap::ArgMatches) -> Result<Cli, Cl
 fn params(name: &str) -> Result<ChainParams, CliError> {
     ChainParams::by_name(name)
         .ok_or_else(|| CliError::Usage(format!("unknown network `{name}` (devnet, regtest)")))
+}
+
+/// Compact bits in hex, with or without `0x`.
+fn parse_bits(text: &str) -> Result<CompactTarget, String> {
+    let digits = text.trim_start_matches("0x").trim_start_matches("0X");
+    u32::from_str_radix(digits, 16)
+        .map(CompactTarget)
+        .map_err(|e| format!("compact bits are 8 hex digits such as 0x1e00ffff: {e}"))
+}
+
+/// Regtest at the harder fixed target `bits` (its genesis block mined now).
+fn regtest_params(network: &str, bits: CompactTarget) -> Result<ChainParams, CliError> {
+    if network != "regtest" {
+        return Err(CliError::Usage(format!(
+            "--regtest-bits needs --network regtest, not `{network}`"
+        )));
+    }
+    ChainParams::regtest_with_pow_limit(bits).ok_or_else(|| {
+        CliError::Usage(format!(
+            "--regtest-bits {bits}: not a target between regtest's ({}) and 2^{} hashes a block",
+            ChainParams::regtest().pow_limit,
+            chain_core::params::MAX_REGTEST_WORK_BITS
+        ))
+    })
 }
 
 fn coins(value: &Value) -> String {
@@ -351,8 +383,12 @@ fn run(cli: Cli) -> Result<(), CliError> {
             miner_address,
             threads,
             api,
+            regtest_bits,
         } => {
-            let params = params(&network)?;
+            let params = match regtest_bits {
+                None => params(&network)?,
+                Some(bits) => regtest_params(&network, bits)?,
+            };
             let mining = match (mine, miner_address) {
                 (false, _) => None,
                 (true, None) => return Err(CliError::Usage("--mine needs --miner-address".into())),

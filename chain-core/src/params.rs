@@ -3,7 +3,9 @@
 //! - `devnet`: what a person trying the project runs. Blocks every ~10 s, an initial target that
 //!   one core meets in about a second, and a 60-block moving-average retarget.
 //! - `regtest`: for tests. The easiest target (half of all hashes meet it), no retarget, so a block
-//!   is found in a couple of hashes.
+//!   is found in a couple of hashes. [`ChainParams::regtest_with_pow_limit`] makes a variant with
+//!   a harder fixed target, for real-time networks of mining processes (a block every second or
+//!   so instead of thousands a second); it is another network, since its genesis block differs.
 //!
 //! The network id (also the wire magic) is signed into every transfer and checked in every
 //! handshake together with the genesis hash, so networks never mix.
@@ -12,9 +14,11 @@ use crate::address::Address;
 use crate::block::{Block, HEADER_VERSION, Header};
 use crate::hash::BlockHash;
 use crate::merkle::merkle_root;
+use crate::mining::{Job, Kernel, mine};
 use crate::pow::{CompactTarget, Target};
 use crate::tx::{Coinbase, Transaction};
 use crate::units::{Amount, COIN, Height};
+use std::sync::atomic::{AtomicBool, AtomicU64};
 
 /// Four bytes that name a network: the wire magic and part of every transfer's signing hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -100,6 +104,41 @@ impl ChainParams {
         }
     }
 
+    /// Regtest with every block at the fixed target `bits` (still no retarget), for networks of
+    /// mining nodes that should find a block every second or so rather than thousands a second.
+    ///
+    /// The genesis block must meet the target too, so it is mined here: its nonce is the first
+    /// from 0 that meets `bits`, the same on every machine, so nodes given the same `bits` agree on
+    /// the genesis hash (and nodes given other `bits` refuse each other at the handshake). The
+    /// compact form is normalised first, so `0x1e00ffff` and `0x1d00ffff00`-style spellings of one
+    /// target make one network.
+    ///
+    /// Returns `None` when `bits` is not a valid target, is easier than regtest's, or is harder
+    /// than [`MAX_REGTEST_WORK_BITS`] allows (mining the genesis block would take too long).
+    pub fn regtest_with_pow_limit(bits: CompactTarget) -> Option<Self> {
+        let mut params = Self::regtest();
+        let target = bits.to_target()?;
+        let hardest = Target(ruint::aliases::U256::MAX >> MAX_REGTEST_WORK_BITS);
+        if target > params.pow_limit_target() || target < hardest {
+            return None;
+        }
+        let bits = target.to_compact();
+        params.pow_limit = bits;
+        params.initial_bits = bits;
+        let header = params.genesis_block().header;
+        let job = Job::new(&header.to_array(), &bits.to_target()?.to_be_bytes());
+        let (nonce, _) = mine(
+            &job,
+            Kernel::best(),
+            1,
+            0,
+            &AtomicBool::new(false),
+            &AtomicU64::new(0),
+        )?;
+        params.genesis_nonce = nonce;
+        Some(params)
+    }
+
     /// The preset called `name`, if there is one.
     pub fn by_name(name: &str) -> Option<Self> {
         match name {
@@ -159,6 +198,11 @@ impl ChainParams {
     }
 }
 
+/// How hard [`ChainParams::regtest_with_pow_limit`] may make regtest: a target of at least
+/// 2^(256 - 28), about 268 million hashes a block, so that mining its genesis block at start takes
+/// seconds at most.
+pub const MAX_REGTEST_WORK_BITS: usize = 28;
+
 const DEVNET_GENESIS_NONCE: u64 = 166_508;
 const REGTEST_GENESIS_NONCE: u64 = 0;
 
@@ -197,5 +241,51 @@ mod tests {
         }
         assert_ne!(dev.network_id, reg.network_id);
         assert_ne!(dev.genesis_hash(), reg.genesis_hash());
+    }
+
+    #[test]
+    fn a_harder_regtest_mines_the_first_genesis_nonce_that_meets_its_target() {
+        let params = ChainParams::regtest_with_pow_limit(CompactTarget(0x1f00_ffff)).unwrap();
+        assert_eq!(params.pow_limit, CompactTarget(0x1f00_ffff));
+        assert_eq!(params.initial_bits, params.pow_limit);
+        assert_eq!(params.retarget_window, None);
+        // The reference miner, from nonce 0, finds the same nonce: every node agrees.
+        let mut header = params.genesis_block().header;
+        header.nonce = 0;
+        assert!(crate::miner::mine_reference(&mut header, u64::MAX));
+        assert_eq!(header.nonce, params.genesis_nonce);
+        assert!(
+            params
+                .pow_limit_target()
+                .is_met_by(&params.genesis_hash().0)
+        );
+        assert_ne!(params.genesis_hash(), ChainParams::regtest().genesis_hash());
+        // Another spelling of the same target is the same network.
+        let same = ChainParams::regtest_with_pow_limit(CompactTarget(0x2000_00ff)).unwrap();
+        assert_eq!(
+            same.genesis_hash(),
+            ChainParams::regtest_with_pow_limit(CompactTarget(0x1f00_ff00))
+                .unwrap()
+                .genesis_hash()
+        );
+    }
+
+    #[test]
+    fn a_harder_regtest_refuses_targets_out_of_range() {
+        // Not a target (sign bit, zero mantissa), easier than regtest, harder than the bound.
+        for bits in [0x1e80_0000, 0x1e00_0000, 0x2100_ffff, 0x1c00_ffff] {
+            assert_eq!(
+                ChainParams::regtest_with_pow_limit(CompactTarget(bits)),
+                None,
+                "{bits:08x}"
+            );
+        }
+        // The regtest target itself is allowed (it is the same network as regtest).
+        let easiest =
+            ChainParams::regtest_with_pow_limit(ChainParams::regtest().pow_limit).unwrap();
+        assert_eq!(
+            easiest.genesis_hash(),
+            ChainParams::regtest().genesis_hash()
+        );
     }
 }

@@ -311,3 +311,54 @@ fn devnet_keeps_its_chain_and_wallets_across_a_restart() {
     let wallet_after = std::fs::read_to_string(dir.join("net/node-0/wallet.json")).unwrap();
     assert_eq!(wallet_before, wallet_after, "the miners keep their wallets");
 }
+
+#[test]
+fn a_regtest_node_mines_at_the_bits_it_is_given_and_other_networks_refuse_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let alice = wallet_new(dir, "w.json", "alice");
+    let mut node = chain(dir);
+    node.args([
+        "node",
+        "--network",
+        "regtest",
+        "--regtest-bits",
+        "0x1f00ffff",
+        "--data-dir",
+        "node",
+        "--listen",
+        "127.0.0.1:0",
+        "--api",
+        "127.0.0.1:0",
+        "--mine",
+        "--miner-address",
+        &alice,
+    ]);
+    let running = Running::start(node, 1);
+    let api = format!("http://{}", running.apis[0]);
+    let status = || {
+        json(
+            &chain(dir)
+                .args(["--node", &api, "status", "--json"])
+                .output()
+                .unwrap(),
+        )
+    };
+    wait_until("two blocks at the given bits", || {
+        status()["height"].as_u64().unwrap_or(0) >= 2
+    });
+    assert_eq!(status()["bits"].as_str(), Some("1f00ffff"));
+    running.stop();
+
+    let devnet = chain(dir)
+        .args(["node", "--network", "devnet", "--regtest-bits", "1f00ffff"])
+        .output()
+        .unwrap();
+    assert_eq!(devnet.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&devnet.stderr).contains("needs --network regtest"));
+    let too_hard = chain(dir)
+        .args(["node", "--network", "regtest", "--regtest-bits", "1c00ffff"])
+        .output()
+        .unwrap();
+    assert_eq!(too_hard.status.code(), Some(2));
+}

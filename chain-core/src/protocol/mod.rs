@@ -36,9 +36,9 @@ use crate::store::Store;
 use crate::tx::{Transaction, Transfer};
 use crate::units::Height;
 use crate::validate::{check_header_in_context, check_header_pow};
-use message::{MAX_ADDRS, MAX_HEADERS, MAX_LOCATOR};
-use peer::{BoundedSet, Peer};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use message::{MAX_ADDRS, MAX_HEADERS, MAX_INV, MAX_LOCATOR};
+use peer::{BoundedSet, MAX_TRANSFERS_REQUESTED, Peer};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::SocketAddr;
 
 /// The protocol version this node speaks.
@@ -447,6 +447,10 @@ impl<S: Store> Protocol<S> {
             self.in_flight.remove(hash);
             self.requeue(hash);
         }
+        // Transfers asked of it and never delivered may be asked of the next peer to announce
+        // them; otherwise one lost answer would keep a transfer from this node for good.
+        self.requested_transfers
+            .remove_all(&state.transfers_requested);
         if let Some(info) = self.addresses.get_mut(&state.addr) {
             info.last_try = now;
         }
@@ -555,15 +559,24 @@ impl<S: Store> Protocol<S> {
             Message::Inv(items) => self.on_inv(peer, items, now)?,
             Message::GetData(items) => self.on_getdata(peer, items, now)?,
             Message::NotFound(items) => {
+                let mut transfers = HashSet::new();
                 for item in items {
-                    if let Inventory::Block(hash) = item {
-                        self.unassign(peer, &hash);
-                        // It does not have it after all: ask someone else.
-                        if let Some(state) = self.peers.get_mut(&peer) {
-                            state.known.remove(&item);
+                    match item {
+                        Inventory::Block(hash) => self.unassign(peer, &hash),
+                        Inventory::Transfer(txid) => {
+                            transfers.insert(txid);
+                        }
+                    }
+                    // It does not have it after all: ask someone else.
+                    if let Some(state) = self.peers.get_mut(&peer) {
+                        state.known.remove(&item);
+                        if let Inventory::Transfer(txid) = item {
+                            state.transfers_requested.remove(&txid);
                         }
                     }
                 }
+                // A transfer it no longer has may be asked of the next peer that announces it.
+                self.requested_transfers.remove_all(&transfers);
                 self.request_blocks(now);
             }
             Message::GetHeaders { locator, stop } => self.on_getheaders(peer, &locator, stop)?,
@@ -646,6 +659,38 @@ impl<S: Store> Protocol<S> {
         }
         if best_work > self.ledger.chain().tip().chain_work {
             self.send_getheaders(peer, BlockHash::ZERO);
+        }
+        self.announce_pending(peer);
+    }
+
+    /// Tells a peer that just became ready about our pending transfers: one `inv` of at most
+    /// [`MAX_INV`], highest fee rate first, of those it is not known to have. A transfer is
+    /// otherwise announced only when it enters the mempool, so one accepted while this node had
+    /// no ready peer (cut off, or just restarted with its mempool reloaded from the store) would
+    /// wait here, unmined unless this node mines, until it expires.
+    fn announce_pending(&mut self, peer: PeerId) {
+        let txids: Vec<Txid> = self
+            .ledger
+            .mempool()
+            .entries()
+            .into_iter()
+            .map(|entry| entry.txid)
+            .collect();
+        let Some(state) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        let mut items = Vec::new();
+        for txid in txids {
+            if items.len() == MAX_INV {
+                break;
+            }
+            let item = Inventory::Transfer(txid);
+            if state.known.insert(item) {
+                items.push(item);
+            }
+        }
+        if !items.is_empty() {
+            self.send(peer, Message::Inv(items));
         }
     }
 
@@ -779,6 +824,15 @@ impl<S: Store> Protocol<S> {
             self.send_getheaders(peer, hash);
         }
         if !wanted.is_empty() {
+            if let Some(state) = self.peers.get_mut(&peer) {
+                for item in &wanted {
+                    if let Inventory::Transfer(txid) = item
+                        && state.transfers_requested.len() < MAX_TRANSFERS_REQUESTED
+                    {
+                        state.transfers_requested.insert(*txid);
+                    }
+                }
+            }
             self.send(peer, Message::GetData(wanted));
         }
         Ok(())
@@ -1193,6 +1247,7 @@ impl<S: Store> Protocol<S> {
         let txid = transfer.txid();
         if let Some(peer) = from.and_then(|p| self.peers.get_mut(&p)) {
             peer.known.insert(Inventory::Transfer(txid));
+            peer.transfers_requested.remove(&txid);
         }
         match self.ledger.submit_transfer(transfer, now) {
             Ok(admitted) => {

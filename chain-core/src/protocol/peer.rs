@@ -1,7 +1,7 @@
 //! What the protocol knows about one connected peer, and the penalties it can earn.
 
 use super::message::{Inventory, Version};
-use crate::hash::BlockHash;
+use crate::hash::{BlockHash, Txid};
 use crate::pow::Work;
 use crate::units::Height;
 use std::collections::{HashSet, VecDeque};
@@ -99,7 +99,20 @@ impl<T: std::hash::Hash + Eq + Copy> BoundedSet<T> {
     pub(crate) fn contains(&self, item: &T) -> bool {
         self.items.contains(item)
     }
+
+    /// Removes every item of `gone` in one pass over the order (not one pass per item).
+    pub(crate) fn remove_all(&mut self, gone: &HashSet<T>) {
+        let before = self.items.len();
+        self.items.retain(|item| !gone.contains(item));
+        if self.items.len() != before {
+            self.order.retain(|item| !gone.contains(item));
+        }
+    }
 }
+
+/// Transfer requests tracked per peer, at most: a peer that never answers cannot grow the set
+/// without bound (requests past this are remembered only by the node, as before).
+pub(crate) const MAX_TRANSFERS_REQUESTED: usize = 10_000;
 
 /// A connected peer.
 #[derive(Debug, Clone)]
@@ -119,6 +132,9 @@ pub(crate) struct Peer {
     pub(crate) in_flight: HashSet<BlockHash>,
     /// When it last delivered a block it was asked for (or was asked, with nothing pending).
     pub(crate) last_delivery: u64,
+    /// Transfers requested from this peer and not delivered yet (at most
+    /// [`MAX_TRANSFERS_REQUESTED`]): forgotten by the node if the peer leaves without them.
+    pub(crate) transfers_requested: HashSet<Txid>,
     pub(crate) inv_window_start: u64,
     pub(crate) inv_in_window: usize,
 }
@@ -140,6 +156,7 @@ impl Peer {
             known: BoundedSet::new(10_000),
             in_flight: HashSet::new(),
             last_delivery: now,
+            transfers_requested: HashSet::new(),
             inv_window_start: now,
             inv_in_window: 0,
         }

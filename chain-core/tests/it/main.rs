@@ -7,6 +7,7 @@
 mod encoding;
 mod memory_store;
 mod mempool;
+mod regression;
 mod rules;
 mod scenario;
 mod simulation;

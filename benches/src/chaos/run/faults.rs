@@ -1,0 +1,254 @@
+//! The chaos itself: the plan's faults applied on time, transfers sent to random live nodes,
+//! and the nodes asked about them, until the plan's time is up.
+
+use super::{FEE, Harness, MAX_OUTSTANDING, pairs_text};
+use crate::chaos::Error;
+use crate::chaos::api::{Submitted, TxState};
+use crate::chaos::plan::{Action, PlanConfig, plan};
+use crate::chaos::watch::Watch;
+use crate::sys;
+use chain_core::encode::Encode;
+use chain_core::units::{Amount, COIN};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+impl Harness {
+    fn apply(&mut self, action: &Action) -> Result<(), Error> {
+        match action {
+            Action::Kill(node) => {
+                self.nodes[*node].kill();
+                self.ready[*node] = false;
+                self.figures.killed += 1;
+                self.say(&format!("SIGKILL node {node}"));
+            }
+            Action::Restart(node) => {
+                self.nodes[*node].start(&self.binary, self.options.bits)?;
+                self.figures.restarted += 1;
+                self.say(&format!("restart node {node}"));
+            }
+            Action::Cut {
+                pairs,
+                mode,
+                partition,
+            } => {
+                for pair in pairs {
+                    let count = self.cuts.entry(*pair).or_default();
+                    *count += 1;
+                    if *count == 1 {
+                        for link in [(pair.0, pair.1), (pair.1, pair.0)] {
+                            if let Some(link) = self.links.get(&link) {
+                                link.cut(*mode);
+                            }
+                        }
+                    }
+                }
+                self.figures.links_cut += pairs.len() as u32;
+                self.figures.partitions += u32::from(*partition);
+                self.say(&format!(
+                    "{} {} ({mode:?})",
+                    if *partition { "partition, cut" } else { "cut" },
+                    pairs_text(pairs)
+                ));
+            }
+            Action::Heal(pairs) => {
+                for pair in pairs {
+                    let count = self.cuts.entry(*pair).or_default();
+                    *count = count.saturating_sub(1);
+                    if *count == 0 {
+                        for link in [(pair.0, pair.1), (pair.1, pair.0)] {
+                            if let Some(link) = self.links.get(&link) {
+                                link.heal();
+                            }
+                        }
+                    }
+                }
+                self.say(&format!("heal {}", pairs_text(pairs)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts again a node that died by itself (a crash, recorded as a failure by
+    /// [`Node::running`]), at most three times per node.
+    fn revive_crashed(&mut self, should_run: &[bool]) -> Result<(), Error> {
+        for (i, &should_run) in should_run.iter().enumerate() {
+            let crashes = self.nodes[i].crashes.len();
+            if should_run
+                && !self.nodes[i].running()
+                && crashes > self.revived[i]
+                && self.revived[i] < 3
+            {
+                self.revived[i] += 1;
+                self.say(&format!("node {i} crashed: starting it again"));
+                self.nodes[i].start(&self.binary, self.options.bits)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends one transfer between wallets, to a random live node.
+    fn send_one(&mut self, live: &[usize]) {
+        let Some(node) = self.pick(live) else { return };
+        let wallets = self.keys.wallets.len();
+        let s = self.rng.below(wallets as u64) as usize;
+        let name = self.keys.wallets[s].name.clone();
+        if self.keys.wallets[s].unaccepted.is_none() {
+            let outstanding = self
+                .book
+                .records()
+                .filter(|(_, r)| r.sender == name && r.accepted && r.blocks.is_empty())
+                .count();
+            if outstanding >= MAX_OUTSTANDING {
+                return;
+            }
+        }
+        // Mostly to another wallet; now and then to a miner (coins may leave the wallets).
+        let to = if self.rng.chance(10) && !self.keys.miners.is_empty() {
+            let m = self.rng.below(self.keys.miners.len() as u64) as usize;
+            self.keys.miners[m].address
+        } else {
+            let r = (s + 1 + self.rng.below(wallets as u64 - 1) as usize) % wallets;
+            self.keys.wallets[r].address
+        };
+        let amount = Amount(1_000 + self.rng.below(COIN / 100));
+        let transfer = self.keys.wallets[s].transfer(self.params.network_id, to, amount, FEE);
+        let txid = transfer.txid();
+        self.book.signed(txid, &name, transfer.nonce);
+        self.figures.submissions += 1;
+        match self.nodes[node].api().submit(&transfer.to_bytes()) {
+            Ok(Submitted::Accepted) => {
+                self.keys.wallets[s].accepted();
+                self.book.accepted(&txid);
+            }
+            Ok(Submitted::Refused { code }) => {
+                *self.figures.refused.entry(code).or_default() += 1;
+            }
+            Err(_) => self.figures.unanswered += 1,
+        }
+    }
+
+    /// Asks random live nodes about a few transfers: mostly unconfirmed ones (to catch them
+    /// confirmed), sometimes confirmed ones (to catch them moved by a reorg).
+    fn look_up(&mut self, live: &[usize], cursor: &mut usize) {
+        let unconfirmed = self.book.unconfirmed();
+        let confirmed = self.book.ever_confirmed();
+        for round in 0..3 {
+            let txid = if round < 2 && !unconfirmed.is_empty() {
+                *cursor = (*cursor + 1) % unconfirmed.len();
+                unconfirmed[*cursor]
+            } else if !confirmed.is_empty() {
+                confirmed[self.rng.below(confirmed.len() as u64) as usize]
+            } else {
+                continue;
+            };
+            let Some(node) = self.pick(live) else { return };
+            self.figures.lookups += 1;
+            if let Ok(TxState::Confirmed { block, height }) = self.nodes[node].api().transfer(&txid)
+                && self.book.confirmed(&txid, block, height, node)
+            {
+                self.say(&format!(
+                    "transfer {txid} moved: now in {block} at {height} on node {node}"
+                ));
+            }
+        }
+    }
+
+    pub(super) fn chaos(&mut self) -> Result<(), Error> {
+        let duration = Duration::from_secs(self.options.seconds);
+        let events = plan(
+            self.options.seed,
+            &PlanConfig::new(self.options.nodes, duration),
+        );
+        self.say(&format!(
+            "chaos: {} planned events over {} s",
+            events.len(),
+            self.options.seconds
+        ));
+        let begin = Instant::now();
+        let mut next_event = 0;
+        let mut should_run = vec![true; self.nodes.len()];
+        let send_every = Duration::from_secs_f64(1.0 / f64::from(self.options.rate.max(1)));
+        let mut next_send = begin;
+        let mut next_lookup = begin;
+        let mut next_status = begin;
+        let mut next_report = begin + Duration::from_secs(10);
+        let mut cursor = 0;
+        while begin.elapsed() < duration {
+            let now = begin.elapsed();
+            while next_event < events.len() && events[next_event].at <= now {
+                let action = events[next_event].action.clone();
+                match &action {
+                    Action::Kill(n) => should_run[*n] = false,
+                    Action::Restart(n) => should_run[*n] = true,
+                    _ => {}
+                }
+                self.apply(&action)?;
+                next_event += 1;
+            }
+            self.revive_crashed(&should_run)?;
+            let live = self.live();
+            if Instant::now() >= next_send {
+                self.send_one(&live);
+                next_send += send_every;
+            }
+            if Instant::now() >= next_lookup {
+                self.look_up(&live, &mut cursor);
+                next_lookup = Instant::now() + Duration::from_millis(100);
+            }
+            if Instant::now() >= next_status {
+                self.statuses();
+                next_status = Instant::now() + Duration::from_secs(1);
+            }
+            if Instant::now() >= next_report {
+                self.progress();
+                next_report += Duration::from_secs(10);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Events due at the very end (repairs clamped to the duration).
+        while next_event < events.len() {
+            let action = events[next_event].action.clone();
+            self.apply(&action)?;
+            next_event += 1;
+        }
+        self.figures.chaos_secs = begin.elapsed().as_secs_f64();
+        self.figures.chaos_end_height = self.heights.iter().flatten().copied().max().unwrap_or(0);
+        if let Some(watch) = &self.watch {
+            self.figures.reorgs = watch.reorgs();
+        }
+        self.figures.tips_seen = self.tips_seen.len();
+        Ok(())
+    }
+
+    fn progress(&mut self) {
+        let heights: Vec<String> = (0..self.nodes.len())
+            .map(|i| {
+                if self.ready[i] {
+                    self.heights[i].map_or("?".into(), |h| h.to_string())
+                } else {
+                    "down".into()
+                }
+            })
+            .collect();
+        let cut: Vec<String> = self
+            .cuts
+            .iter()
+            .filter(|(_, c)| **c > 0)
+            .map(|(p, _)| format!("{}-{}", p.0, p.1))
+            .collect();
+        let reorgs = self.watch.as_ref().map(Watch::reorgs).unwrap_or_default();
+        let tally = self.book.tally(&BTreeMap::new());
+        self.say(&format!(
+            "heights [{}], cut [{}], transfers signed {} accepted {} confirmed {} moved {}, reorgs {} (deepest {}), load {}",
+            heights.join(" "),
+            cut.join(" "),
+            tally.signed,
+            tally.accepted,
+            tally.ever_confirmed,
+            tally.moved,
+            reorgs.events,
+            reorgs.deepest,
+            sys::load_average()
+        ));
+    }
+}
