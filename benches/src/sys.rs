@@ -54,11 +54,45 @@ pub fn open_fds(pid: u32) -> Option<usize> {
     Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
 }
 
+/// A numeric field of `/proc/<pid>/status` (`VmRSS`, `Threads`, ...): its first number.
+fn status_field(pid: u32, name: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| {
+        l.strip_prefix(name)
+            .is_some_and(|rest| rest.starts_with(':'))
+    })?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// The resident set size of a process, in KiB.
 pub fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+    status_field(pid, "VmRSS")
+}
+
+/// How many threads a process has.
+pub fn thread_count(pid: u32) -> Option<u64> {
+    status_field(pid, "Threads")
+}
+
+/// CPU time per thread name between two readings of [`threads`] (threads that ended in between
+/// are not in the second reading), largest first; names that used none are left out.
+pub fn cpu_by_thread_name(
+    before: &[(u64, String, Duration)],
+    after: &[(u64, String, Duration)],
+) -> Vec<(String, Duration)> {
+    let mut totals: std::collections::HashMap<String, Duration> = Default::default();
+    for (tid, name, cpu) in after {
+        let earlier = before
+            .iter()
+            .find(|(t, _, _)| t == tid)
+            .map(|(_, _, c)| *c)
+            .unwrap_or_default();
+        *totals.entry(name.clone()).or_default() += cpu.saturating_sub(earlier);
+    }
+    let mut totals: Vec<(String, Duration)> = totals.into_iter().collect();
+    totals.sort_by_key(|(_, cpu)| std::cmp::Reverse(*cpu));
+    totals.retain(|(_, cpu)| !cpu.is_zero());
+    totals
 }
 
 #[cfg(test)]
@@ -77,5 +111,6 @@ mod tests {
         assert!(process_cpu().is_some());
         assert!(open_fds(std::process::id()).is_some_and(|n| n >= 3));
         assert!(rss_kib(std::process::id()).is_some_and(|kib| kib > 0));
+        assert!(thread_count(std::process::id()).is_some_and(|n| n >= 1));
     }
 }

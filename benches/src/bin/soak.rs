@@ -344,16 +344,6 @@ struct Sample {
     height: u64,
 }
 
-fn threads_of(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("Threads:"))?.to_string();
-            line.split_whitespace().nth(1)?.parse().ok()
-        })
-        .unwrap_or(0)
-}
-
 fn wait_until_serving(api: &str, token: &std::path::Path, devnet: &mut Devnet) -> Result<()> {
     let agent = ureq::Agent::new_with_defaults();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -459,7 +449,7 @@ fn main() -> Result<()> {
                     seconds: started.elapsed().as_secs(),
                     rss_kib: sys::rss_kib(pid).unwrap_or(0),
                     fds: sys::open_fds(pid).unwrap_or(0),
-                    threads: threads_of(pid),
+                    threads: sys::thread_count(pid).unwrap_or(0),
                     height,
                 };
                 println!(

@@ -353,27 +353,6 @@ fn observe(node: &NodeHandle, observed: Arc<Mutex<Observed>>, stop: Arc<AtomicBo
     });
 }
 
-/// CPU time per thread name between two readings of the process's threads (threads that ended
-/// in between are not in the second reading), largest first.
-fn cpu_by_thread_name(
-    before: &[(u64, String, Duration)],
-    after: &[(u64, String, Duration)],
-) -> Vec<(String, Duration)> {
-    let mut totals: HashMap<String, Duration> = HashMap::new();
-    for (tid, name, cpu) in after {
-        let earlier = before
-            .iter()
-            .find(|(t, _, _)| t == tid)
-            .map(|(_, _, c)| *c)
-            .unwrap_or_default();
-        *totals.entry(name.clone()).or_default() += cpu.saturating_sub(earlier);
-    }
-    let mut totals: Vec<(String, Duration)> = totals.into_iter().collect();
-    totals.sort_by_key(|(_, cpu)| std::cmp::Reverse(*cpu));
-    totals.retain(|(_, cpu)| !cpu.is_zero());
-    totals
-}
-
 fn main() -> Result<()> {
     let options = options()?;
     let params = params();
@@ -470,7 +449,7 @@ fn main() -> Result<()> {
     })?;
     let submit_time = started.elapsed();
     let cpu_after = sys::process_cpu();
-    let by_thread = cpu_by_thread_name(&threads_before, &sys::threads());
+    let by_thread = sys::cpu_by_thread_name(&threads_before, &sys::threads());
     let load_after = sys::load_average();
 
     let submissions = submissions.into_inner().map_err(|_| "a poisoned lock")?;

@@ -135,14 +135,6 @@ fn client(
     run
 }
 
-fn cpu_of(threads: &[(u64, String, Duration)], name: impl Fn(&str) -> bool) -> Duration {
-    threads
-        .iter()
-        .filter(|(_, n, _)| name(n))
-        .map(|(_, _, cpu)| *cpu)
-        .sum()
-}
-
 fn main() -> Result<()> {
     let options = options()?;
     let dir = tempfile::tempdir()?;
@@ -235,12 +227,12 @@ fn main() -> Result<()> {
     let errors: u64 = runs.iter().map(|r| r.errors).sum();
     let summary = summarize(&mut latencies);
     let rate = summary.count as f64 / measured.as_secs_f64();
-    let cpu = |name: &dyn Fn(&str) -> bool| {
-        cpu_of(&threads_after, name).saturating_sub(cpu_of(&threads_before, name))
-    };
-    // The server's threads outlive the run; the clients' have ended, and only the process's
-    // total still counts them.
-    let server_cpu = cpu(&|n| n != "client");
+    let by_thread = sys::cpu_by_thread_name(&threads_before, &threads_after);
+    let server_cpu: Duration = by_thread
+        .iter()
+        .filter(|(name, _)| name != "client")
+        .map(|(_, cpu)| *cpu)
+        .sum();
     let client_cpu = match (process_before, process_after) {
         (Some(before), Some(after)) => after.saturating_sub(before).saturating_sub(server_cpu),
         _ => Duration::ZERO,
