@@ -297,7 +297,11 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
     } else {
         ApiError::bad_request("bad_request", "the request is not valid")
     };
-    Ok(error.reply().into_response())
+    let response = error.reply().into_response();
+    if crate::error::body_left_unread(&rejection) {
+        return Ok(crate::error::closing_connection(response));
+    }
+    Ok(response)
 }
 
 /// Every API route under `/api/v1`.

@@ -61,6 +61,26 @@ impl ApiError {
     }
 }
 
+/// Marks a refusal whose request body was never read: the unread bytes are still on the
+/// connection, so the server closes it after answering and says so, and a client does not send
+/// its next request into a socket that is about to close.
+pub(crate) fn closing_connection(mut response: warp::reply::Response) -> warp::reply::Response {
+    response.headers_mut().insert(
+        warp::http::header::CONNECTION,
+        warp::http::HeaderValue::from_static("close"),
+    );
+    response
+}
+
+/// Whether a rejection refused a request before reading its body.
+pub(crate) fn body_left_unread(rejection: &warp::Rejection) -> bool {
+    rejection.find::<warp::reject::PayloadTooLarge>().is_some()
+        || rejection.find::<warp::reject::LengthRequired>().is_some()
+        || rejection
+            .find::<warp::reject::UnsupportedMediaType>()
+            .is_some()
+}
+
 impl From<chain_net::NetError> for ApiError {
     fn from(error: chain_net::NetError) -> Self {
         match error {

@@ -1033,7 +1033,11 @@ pub(crate) async fn recover(rejection: Rejection) -> Result<Response, Infallible
          <link rel=\"stylesheet\" href=\"/static/app.css\"></head><body><main><section class=\"panel narrow\">\
          <h1>{heading}</h1><p>{message}</p><p><a class=\"button\" href=\"/\">Home</a></p></section></main></body></html>"
     );
-    Ok(warp::reply::with_status(warp::reply::html(body), status).into_response())
+    let response = warp::reply::with_status(warp::reply::html(body), status).into_response();
+    if crate::error::body_left_unread(&rejection) {
+        return Ok(crate::error::closing_connection(response));
+    }
+    Ok(response)
 }
 
 fn static_file(body: &'static str, content_type: &'static str) -> Response {

@@ -51,6 +51,15 @@ impl Api {
     }
 
     fn post_raw(&self, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
+        Self::answer(self.send(path, token, body))
+    }
+
+    fn send(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &str,
+    ) -> ureq::http::Response<ureq::Body> {
         let mut request = self
             .agent
             .post(format!("{}{path}", self.base))
@@ -58,7 +67,7 @@ impl Api {
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
         }
-        Self::answer(request.send(body).unwrap())
+        request.send(body).unwrap()
     }
 
     fn post(&self, path: &str, body: &Value) -> (u16, Value) {
@@ -266,8 +275,15 @@ fn refused_transfers_change_nothing() {
         400,
         "bad_body",
     );
-    let huge = json!({ "transfer": "00".repeat(40_000) });
-    assert_error(api.post("/transfers", &huge), 413, "payload_too_large");
+    // Refused unread: the server closes the connection and says so, so that the client does not
+    // reuse it (the next request would find it closed).
+    let huge = json!({ "transfer": "00".repeat(40_000) }).to_string();
+    let too_large = api.send("/transfers", Some(TOKEN), &huge);
+    assert_eq!(
+        too_large.headers().get("connection").map(|v| v.as_bytes()),
+        Some(&b"close"[..])
+    );
+    assert_error(Api::answer(too_large), 413, "payload_too_large");
 
     // A forged signature: the amount changed after signing.
     let mut forged = good.clone();
