@@ -236,5 +236,7 @@ impl NodeHandle {
         }
         self.shared.tracker.close();
         self.shared.tracker.wait().await;
+        let checkers = self.shared.checkers.clone();
+        let _ = tokio::task::spawn_blocking(move || checkers.stop()).await;
     }
 }

@@ -8,14 +8,15 @@
 //! - a **connection** task per peer: its reader forwards frames to the core; its writer drains
 //!   the frames the core queues for it;
 //! - the **ticker** sends the core a tick every second;
-//! - the **core thread** (not a task: it owns the blocking store) runs the protocol.
+//! - the **core thread** (not a task: it owns the blocking store) runs the protocol;
+//! - the **checking threads** check blocks from peers before the core sees them (`verify.rs`).
 
 use crate::connection::{FrameReader, ReadOutcome, write_frames};
 use crate::core::{Core, Input, MiningConfig, unix_now};
 use crate::error::NetError;
 use crate::handle::NodeHandle;
 use crate::verify::{
-    BLOCK_BACKLOG, Counters, PIPELINE_DEPTH, Pending, forward_in_order, start_check,
+    BLOCK_BACKLOG, Checkers, Counters, PIPELINE_DEPTH, Pending, forward_in_order, start_check,
 };
 use chain_core::ledger::Ledger;
 use chain_core::mempool::MempoolPolicy;
@@ -46,8 +47,8 @@ pub struct NodeConfig {
     pub protocol: ProtocolConfig,
     /// Mempool limits.
     pub mempool: MempoolPolicy,
-    /// Blocks from peers checked (form and signatures) at once, each on one thread of the
-    /// blocking pool; and the threads the chain checks any other block on.
+    /// Threads that check blocks from peers (form and signatures), a block each at a time; and
+    /// the threads the chain checks any other block on.
     pub verify_threads: usize,
     /// Seed of the protocol's nonces (random per node in production).
     pub seed: u64,
@@ -94,9 +95,8 @@ pub(crate) struct Shared {
     pub(crate) tracker: TaskTracker,
     pub(crate) shutdown: CancellationToken,
     pub(crate) slots: Arc<Semaphore>,
-    pub(crate) params: Arc<ChainParams>,
-    /// Blocks checked at once (`verify_threads`).
-    pub(crate) verify_slots: Arc<Semaphore>,
+    /// The threads that check blocks from peers (`verify_threads` of them).
+    pub(crate) checkers: Arc<Checkers>,
     /// Blocks between arrival and the core's channel ([`BLOCK_BACKLOG`]).
     pub(crate) backlog: Arc<Semaphore>,
     pub(crate) counters: Arc<Counters>,
@@ -124,6 +124,12 @@ pub async fn start<S: Store + Send + 'static>(
     let params = config.params.clone();
     let (inputs, receiver) = mpsc::channel::<Input>(4_096);
     let (events, _) = broadcast::channel::<NodeEvent>(4_096);
+    let counters = Arc::new(Counters::default());
+    let checkers = Checkers::start(
+        config.verify_threads,
+        Arc::new(config.params.clone()),
+        counters.clone(),
+    )?;
     let shared = Shared {
         inputs: inputs.clone(),
         network: params.network_id,
@@ -131,10 +137,9 @@ pub async fn start<S: Store + Send + 'static>(
         tracker: TaskTracker::new(),
         shutdown: CancellationToken::new(),
         slots: Arc::new(Semaphore::new(config.max_connections)),
-        params: Arc::new(config.params.clone()),
-        verify_slots: Arc::new(Semaphore::new(config.verify_threads.max(1))),
+        checkers: Arc::new(checkers),
         backlog: Arc::new(Semaphore::new(BLOCK_BACKLOG)),
-        counters: Arc::new(Counters::default()),
+        counters,
     };
 
     // Open the ledger on a blocking thread: opening may write the genesis block.

@@ -1,18 +1,20 @@
 //! Checking blocks before the core thread sees them.
 //!
 //! Every block that arrives is checked on its own (form, then signatures: see
-//! [`WellFormedBlock`]) on tokio's blocking pool, with at most `verify_threads` blocks at once
-//! across all connections (a fair semaphore, so in order of arrival), while the core thread
-//! stores the blocks before. A connection does not wait for one block's check before reading
-//! the next frame: its reader starts the check and queues it, and a forwarder hands the
-//! connection's inputs to the core in the order they arrived. During a sync from one peer,
-//! many blocks are in flight, so both cores check signatures while the core thread connects
-//! blocks in order.
+//! [`WellFormedBlock`]) by a pool of `verify_threads` checking threads ([`Checkers`]) that take
+//! blocks from one queue in order of arrival across connections, while the core thread stores the
+//! blocks before. A connection does not wait for one block's check before reading the next
+//! frame: its reader queues the check, and a forwarder hands the connection's inputs to the core
+//! in the order they arrived. During a sync from one peer many blocks are in flight, so both
+//! cores check signatures while the core thread connects blocks in order; a checking thread
+//! that finishes a block takes the next one from the queue at once, with no task to wake in
+//! between.
 //!
 //! Bounds: [`BLOCK_BACKLOG`] blocks at most between their arrival and the core's channel, for the
-//! whole node, and [`PIPELINE_DEPTH`] inputs per connection; a peer sending faster than the node
-//! checks waits in TCP. A block that fails a check goes to the core as it is: the core finds the
-//! fault again and penalises the peer. Nothing of a failed check is trusted.
+//! whole node (queued, being checked, or checked and waiting for their turn), and
+//! [`PIPELINE_DEPTH`] inputs per connection; a peer sending faster than the node checks waits in
+//! TCP. A block that fails a check goes to the core as it is: the core finds the fault again and
+//! penalises the peer. Nothing of a failed check is trusted.
 //!
 //! [`NodeCounters`] count the work: the CPU time of the signature checks alone is measured on
 //! the checking thread (its own CPU clock, so time the thread spends preempted is not counted).
@@ -25,9 +27,10 @@ use chain_core::protocol::{Message, PeerId};
 use chain_core::tx::Transaction;
 use chain_core::validate::{VerifiedBlock, WellFormedBlock};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc as std_mpsc};
+use std::thread::JoinHandle;
 use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, mpsc};
-use tokio::task::JoinHandle;
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 
 /// Blocks held by the node between their arrival and the core's input channel, at most.
 pub(crate) const BLOCK_BACKLOG: usize = 256;
@@ -136,31 +139,104 @@ fn check(params: &ChainParams, block: Block, counters: &Counters) -> Result<Veri
     verified.map_err(|refused| refused.0)
 }
 
+/// What a check gives: the verified block, or the block as it came when a check failed.
+type Checked = Result<VerifiedBlock, Block>;
+
+/// A block to check and where its result goes.
+struct Job {
+    block: Block,
+    result: oneshot::Sender<Checked>,
+}
+
+/// The checking threads of a node and the queue they take blocks from.
+pub(crate) struct Checkers {
+    /// `None` once stopped.
+    queue: Mutex<Option<std_mpsc::Sender<Job>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Checkers {
+    /// Starts `threads` checking threads (at least one), named `chain-verify`.
+    pub(crate) fn start(
+        threads: usize,
+        params: Arc<ChainParams>,
+        counters: Arc<Counters>,
+    ) -> std::io::Result<Self> {
+        let (queue, jobs) = std_mpsc::channel::<Job>();
+        let jobs = Arc::new(Mutex::new(jobs));
+        let mut handles = Vec::new();
+        for _ in 0..threads.max(1) {
+            let (jobs, params, counters) = (jobs.clone(), params.clone(), counters.clone());
+            let handle = std::thread::Builder::new()
+                .name("chain-verify".into())
+                .spawn(move || check_until_closed(&jobs, &params, &counters))?;
+            handles.push(handle);
+        }
+        Ok(Self {
+            queue: Mutex::new(Some(queue)),
+            threads: Mutex::new(handles),
+        })
+    }
+
+    /// Queues a block; the receiver gets its result. `None` once the checkers are stopped.
+    fn submit(&self, block: Block) -> Option<oneshot::Receiver<Checked>> {
+        let (result, receiver) = oneshot::channel();
+        let queue = self.queue.lock().ok()?;
+        queue.as_ref()?.send(Job { block, result }).ok()?;
+        Some(receiver)
+    }
+
+    /// Closes the queue and waits for the threads (each finishes the block it is checking; the
+    /// blocks still queued are dropped unchecked).
+    pub(crate) fn stop(&self) {
+        if let Ok(mut queue) = self.queue.lock() {
+            queue.take();
+        }
+        let threads = match self.threads.lock() {
+            Ok(mut threads) => std::mem::take(&mut *threads),
+            Err(_) => return,
+        };
+        for thread in threads {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A checking thread: takes blocks from the queue until it closes.
+fn check_until_closed(
+    jobs: &Mutex<std_mpsc::Receiver<Job>>,
+    params: &ChainParams,
+    counters: &Counters,
+) {
+    loop {
+        // The lock is held only while waiting for the next job, never during a check.
+        let next = match jobs.lock() {
+            Ok(jobs) => jobs.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = next else { return };
+        // A closed receiver means the connection is gone: the result is not wanted.
+        if job.result.is_closed() {
+            continue;
+        }
+        let _ = job.result.send(check(params, job.block, counters));
+    }
+}
+
 /// An input of a connection on its way to the core.
 pub(crate) enum Pending {
     /// Ready to go.
     Ready(Input),
     /// A block being checked, with its place in the node's backlog.
-    Checking(
-        JoinHandle<Result<VerifiedBlock, Block>>,
-        OwnedSemaphorePermit,
-    ),
+    Checking(oneshot::Receiver<Checked>, OwnedSemaphorePermit),
 }
 
-/// Starts checking a block from `peer`: waits for a place in the backlog and a free checking
-/// slot (in order of arrival across connections), then checks it on the blocking pool. `None`
-/// when the node is shutting down.
+/// Queues a block from a peer for checking once there is a place in the backlog. `None` when the
+/// node is shutting down.
 pub(crate) async fn start_check(shared: &Shared, block: Block) -> Option<Pending> {
     let backlog = shared.backlog.clone().acquire_owned().await.ok()?;
-    let slot = shared.verify_slots.clone().acquire_owned().await.ok()?;
-    let params = shared.params.clone();
-    let counters = shared.counters.clone();
-    let handle = tokio::task::spawn_blocking(move || {
-        let result = check(&params, block, &counters);
-        drop(slot);
-        result
-    });
-    Some(Pending::Checking(handle, backlog))
+    let result = shared.checkers.submit(block)?;
+    Some(Pending::Checking(result, backlog))
 }
 
 /// Hands a connection's inputs to the core in the order they arrived, each block once its check
@@ -173,11 +249,11 @@ pub(crate) async fn forward_in_order(
     while let Some(next) = pending.recv().await {
         let (input, backlog) = match next {
             Pending::Ready(input) => (input, None),
-            Pending::Checking(handle, backlog) => match handle.await {
+            Pending::Checking(result, backlog) => match result.await {
                 Ok(Ok(verified)) => (Input::VerifiedBlock(peer, verified), Some(backlog)),
                 Ok(Err(block)) => (Input::Message(peer, Message::Block(block)), Some(backlog)),
-                // The check panicked (it does not on any input) or was cancelled: drop the
-                // connection rather than pass the block on.
+                // The checkers stopped (the node is shutting down) or a check panicked (it does
+                // not on any input): drop the connection rather than pass the block on.
                 Err(_) => break,
             },
         };
