@@ -424,13 +424,14 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let status = client().get("status")?;
             print(cli.json, &status, |s| {
                 format!(
-                    "network {}\nheight {} tip {}\npeers {} mempool {} syncing {}\nmining {} ({:.0} H/s, {})",
+                    "network {}\nheight {} tip {}\npeers {} mempool {} syncing {} indexed to {}\nmining {} ({:.0} H/s, {})",
                     s["network"].as_str().unwrap_or(""),
                     s["height"],
                     s["tip"].as_str().unwrap_or(""),
                     s["peers"],
                     s["mempool_transfers"],
                     s["syncing"],
+                    s["indexed_height"],
                     s["mining"]["enabled"],
                     s["mining"]["hash_rate"].as_f64().unwrap_or(0.0),
                     s["mining"]["kernel"].as_str().unwrap_or("-"),
@@ -854,6 +855,8 @@ fn run_nodes(options: Vec<NodeOptions>) -> Result<(), CliError> {
                         " syncing to {} at {rate:.0} blocks/s",
                         status.best_header_height
                     )
+                } else if status.indexed_height < status.height {
+                    format!(" indexing, at {}", status.indexed_height)
                 } else {
                     String::new()
                 };

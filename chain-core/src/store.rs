@@ -156,6 +156,18 @@ pub trait ChainRead: AccountRead {
         before: Option<HistoryCursor>,
         limit: usize,
     ) -> Result<Vec<HistoryEntry>, StoreError>;
+    /// The height up to which the best chain's blocks are in the lookup indexes
+    /// ([`ChainRead::tx_location`], [`ChainRead::history`]); `None` when no block is. Below the
+    /// tip only while a store catches its indexes up after an initial sync (see
+    /// [`ChainWrite::defer_indexes`]); a store that always indexes with the block (the default)
+    /// answers the tip's height.
+    #[allow(clippy::missing_errors_doc)]
+    fn indexed_height(&self) -> Result<Option<Height>, StoreError> {
+        match self.tip()? {
+            Some(tip) => Ok(self.meta(&tip)?.map(|meta| meta.height)),
+            None => Ok(None),
+        }
+    }
     /// The transfers waiting in the mempool when it was last saved.
     #[allow(clippy::missing_errors_doc)]
     fn pending(&self) -> Result<Vec<Transfer>, StoreError>;
@@ -179,11 +191,12 @@ pub trait ChainWrite {
     /// Marks blocks invalid.
     #[allow(clippy::missing_errors_doc)]
     fn mark_invalid(&mut self, hashes: &[BlockHash]) -> Result<(), StoreError>;
-    /// Connects a block on top of the tip: states, undo, indexes, tip, in one transaction.
+    /// Connects a block on top of the tip: states, undo, indexes (unless they are deferred or
+    /// behind: see [`ChainWrite::defer_indexes`]), tip, in one transaction.
     #[allow(clippy::missing_errors_doc)]
     fn connect(&mut self, change: ConnectBlock<'_>) -> Result<(), StoreError>;
-    /// Disconnects the tip block: restores states, removes indexes, sets the tip to the
-    /// parent, in one transaction.
+    /// Disconnects the tip block: restores states, removes its index entries (if it was
+    /// indexed), sets the tip to the parent, in one transaction.
     #[allow(clippy::missing_errors_doc)]
     fn disconnect(&mut self, change: DisconnectBlock<'_>) -> Result<(), StoreError>;
     /// Saves pending transfers (keyed by txid).
@@ -197,6 +210,24 @@ pub trait ChainWrite {
     fn put_known_peers(&mut self, peers: &[(SocketAddr, u64)]) -> Result<(), StoreError> {
         let _ = peers;
         Ok(())
+    }
+    /// While `defer` is set, [`ChainWrite::connect`] leaves the lookup indexes (txid and address
+    /// history) for [`ChainWrite::catch_up_indexes`], which builds them for many blocks at once.
+    /// A node defers them while it is far behind (an initial sync): written block by block,
+    /// their random keys touch most of their pages in every batch and cost more than the rest
+    /// of a block's rows. A store that has no cheaper way ignores this and always indexes.
+    fn defer_indexes(&mut self, defer: bool) {
+        let _ = defer;
+    }
+    /// Adds the best-chain blocks above [`ChainRead::indexed_height`] to the lookup indexes,
+    /// whole blocks in height order, in one transaction, stopping once `max_transactions` are
+    /// added; answers whether blocks remain unindexed. Once the indexes reach the tip,
+    /// `connect` keeps them there (unless deferred); until then it leaves them, so they always
+    /// cover the best chain up to a height, with no gaps.
+    #[allow(clippy::missing_errors_doc)]
+    fn catch_up_indexes(&mut self, max_transactions: usize) -> Result<bool, StoreError> {
+        let _ = max_transactions;
+        Ok(false)
     }
     /// Starts a batch: the writes until [`ChainWrite::end_batch`] are committed together, as
     /// one atomic transaction, instead of one commit each. A node uses it for a run of blocks

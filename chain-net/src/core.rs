@@ -4,7 +4,9 @@
 //!
 //! SQLite is blocking, so the store lives here, on a plain thread, never on the async runtime's
 //! workers. Blocks that arrive together are stored in one batch (one commit, see
-//! [`Core::run`]). Everything the protocol asks to send is encoded here once and handed to the
+//! [`Core::run`]). While the node is far behind (an initial sync) the store leaves its lookup
+//! indexes (txid, address history) for later, and the core catches them up whenever no input is
+//! waiting once the sync is over (see `chain_store`'s `index` module). Everything the protocol asks to send is encoded here once and handed to the
 //! connection's writer task; a peer too slow to drain its queue is disconnected rather than
 //! allowed to hold memory.
 
@@ -79,10 +81,17 @@ pub(crate) struct Core<S: Store> {
     batch_open: bool,
     /// Events ([`Io::Event`]) held until the open batch commits.
     held_events: Vec<Io>,
+    /// Whether the store's lookup indexes may be behind the tip (see [`Core::run`]).
+    indexes_behind: bool,
 }
 
-/// Blocks stored in one batch at most.
-const MAX_BATCH: u64 = 128;
+/// Blocks stored in one batch at most. A batch also ends at any other input, such as the
+/// once-a-second tick, so it holds about a second of blocks at most.
+const MAX_BATCH: u64 = 1024;
+
+/// Transactions added to the lookup indexes per catch-up transaction: about a tenth of a second
+/// of the core thread, so that inputs wait little.
+const INDEX_CATCH_UP: usize = 20_000;
 
 /// Whether an input is a block from a peer (which may join a store batch).
 fn is_block(input: &Input) -> bool {
@@ -126,6 +135,8 @@ impl<S: Store> Core<S> {
             counters,
             batch_open: false,
             held_events: Vec::new(),
+            // Perhaps left behind by a sync that stopped: the first idle moment finds out.
+            indexes_behind: true,
         }
     }
 
@@ -139,12 +150,29 @@ impl<S: Store> Core<S> {
     /// requests must not wait for the commit), but events for subscribers wait for the commit,
     /// so nothing is reported that a crash could take back; any other input is handled only
     /// after the commit.
+    ///
+    /// Index catch-up: blocks stored while far behind may leave the store's lookup indexes
+    /// behind the tip. Once the node is no longer far behind, each time no input is waiting the
+    /// core adds one run of blocks ([`INDEX_CATCH_UP`] transactions) to them, until they reach
+    /// the tip; inputs wait at most one run.
     pub(crate) fn run(mut self, mut inputs: mpsc::Receiver<Input>) -> S
     where
         S: Send,
     {
         let mut next = None;
         loop {
+            if next.is_none() && self.indexes_behind && !self.protocol.far_behind() {
+                match inputs.try_recv() {
+                    Ok(input) => next = Some(input),
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        if !self.catch_up_indexes() {
+                            break;
+                        }
+                        continue;
+                    }
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                }
+            }
             let Some(input) = next.take().or_else(|| inputs.blocking_recv()) else {
                 break;
             };
@@ -181,6 +209,29 @@ impl<S: Store> Core<S> {
         self.protocol.into_ledger().into_store()
     }
 
+    /// Adds one run of blocks to the store's lookup indexes (when the node is idle after a sync).
+    /// Returns whether to keep going (false: the store failed).
+    fn catch_up_indexes(&mut self) -> bool {
+        match self.store_mut().catch_up_indexes(INDEX_CATCH_UP) {
+            Ok(more) => {
+                self.indexes_behind = more;
+                true
+            }
+            Err(error) => {
+                tracing::error!(%error, "the chain store failed; stopping the node");
+                false
+            }
+        }
+    }
+
+    /// Lets the store defer its lookup indexes while the node is far behind, and notes that
+    /// they will need catching up.
+    fn defer_indexes_if_far_behind(&mut self) {
+        let defer = self.protocol.far_behind();
+        self.indexes_behind |= defer;
+        self.store_mut().defer_indexes(defer);
+    }
+
     /// Handles `first` (a block) and the blocks that follow it in one store batch. Returns
     /// whether to keep going, and the input that ended the batch, to handle next.
     fn batch(&mut self, first: Input, inputs: &mut mpsc::Receiver<Input>) -> (bool, Option<Input>) {
@@ -189,6 +240,7 @@ impl<S: Store> Core<S> {
             return (false, None);
         }
         self.batch_open = true;
+        self.defer_indexes_if_far_behind();
         let mut keep_going = self.handle(first, unix_now());
         // The requests for the next blocks go out at once; events wait for the commit.
         self.execute();
@@ -210,12 +262,14 @@ impl<S: Store> Core<S> {
                 after = Some(input);
                 break;
             }
+            self.defer_indexes_if_far_behind();
             keep_going = self.handle(input, unix_now());
             self.execute();
             blocks += 1;
         }
         let started = std::time::Instant::now();
         let committed = self.store_mut().end_batch();
+        self.store_mut().defer_indexes(false);
         self.batch_open = false;
         let counters = &self.counters;
         counters
@@ -505,6 +559,14 @@ impl<S: Store> Core<S> {
                 .unwrap_or(0.0),
             best_header_height: self.protocol.best_header_height(),
             syncing: self.protocol.is_syncing(),
+            // A store that cannot say is read as having indexed nothing above genesis.
+            indexed_height: ledger
+                .chain()
+                .store()
+                .indexed_height()
+                .ok()
+                .flatten()
+                .unwrap_or(Height::GENESIS),
             peers: self.protocol.peers().iter().filter(|p| p.ready).count(),
             mempool_transfers: ledger.mempool().len(),
             mempool_bytes: ledger.mempool().bytes(),

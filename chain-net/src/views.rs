@@ -29,6 +29,9 @@ pub struct NodeStatus {
     pub best_header_height: Height,
     /// Whether blocks are being downloaded.
     pub syncing: bool,
+    /// The height up to which transfers and address histories can be looked up: below the
+    /// tip only while the indexes catch up after an initial sync.
+    pub indexed_height: Height,
     /// Connected peers (handshake done).
     pub peers: usize,
     /// Pending transfers.

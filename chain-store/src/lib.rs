@@ -25,6 +25,8 @@
 //! - `schema`: the tables and their indexes, versioned migrations, and the read-only checks that
 //!   refuse a file that is not ours, newer, or of another network before anything is written.
 //! - `write`: every write of the trait is one SQLite transaction, or a batch of them is.
+//! - `index`: the txid and history indexes, written with each block, or deferred during an
+//!   initial sync and caught up many blocks per transaction after it.
 //! - `checkpoint`: WAL checkpoints run on a thread of their own, so that no commit waits for one.
 //! - `row`: every value read back is checked; a damaged database gives
 //!   [`chain_core::error::StoreError::Corrupt`], never a panic.
@@ -43,6 +45,7 @@
 pub mod bench_utils;
 mod checkpoint;
 mod error;
+mod index;
 mod peers;
 mod read;
 mod row;

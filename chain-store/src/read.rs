@@ -295,6 +295,10 @@ impl ChainRead for SqliteStore {
         Ok(self.read_tx_location(txid)?)
     }
 
+    fn indexed_height(&self) -> Result<Option<Height>, StoreError> {
+        Ok(self.read_indexed_height()?.map(Height))
+    }
+
     fn history(
         &self,
         address: &Address,

@@ -32,7 +32,7 @@ use std::path::Path;
 pub const APPLICATION_ID: i32 = 0x4348_4e53;
 
 /// Migration scripts; the script at position `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, crate::index::MIGRATION];
 
 /// The schema version this program writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -103,6 +103,8 @@ pub struct SqliteStore {
     pub(crate) in_batch: bool,
     /// Whether a write failed inside the open batch, which must then be rolled back.
     pub(crate) batch_spoiled: bool,
+    /// Whether `connect` leaves the lookup indexes to the catch-up (see `index.rs`).
+    pub(crate) defer_indexes: bool,
     /// The checkpoint thread of a database file (after `conn`: it stops once `conn` is closed).
     checkpointer: Option<Checkpointer>,
 }
@@ -208,6 +210,7 @@ impl SqliteStore {
             path,
             in_batch: false,
             batch_spoiled: false,
+            defer_indexes: false,
             checkpointer: None,
         })
     }

@@ -14,6 +14,7 @@
 //! transfers costs a few thousand B-tree updates and one commit.
 
 use crate::error::{Error, corrupt};
+use crate::index;
 use crate::row::{STATUS_INVALID, status_to_int, to_bits64, to_sql_int};
 use crate::store::SqliteStore;
 use chain_core::block::Block;
@@ -21,9 +22,7 @@ use chain_core::encode::Encode;
 use chain_core::error::StoreError;
 use chain_core::hash::{BlockHash, Txid};
 use chain_core::state::AccountEntry;
-use chain_core::store::{
-    BlockMeta, BlockStatus, ChainWrite, ConnectBlock, DisconnectBlock, touched_addresses,
-};
+use chain_core::store::{BlockMeta, BlockStatus, ChainWrite, ConnectBlock, DisconnectBlock};
 use chain_core::tx::Transfer;
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
@@ -37,12 +36,6 @@ const UPSERT_ACCOUNT_SQL: &str =
 const DELETE_ACCOUNT_SQL: &str = "DELETE FROM accounts WHERE address = ?1";
 const PUT_UNDO_SQL: &str = "INSERT OR REPLACE INTO undo (hash, data) VALUES (?1, ?2)";
 const DELETE_UNDO_SQL: &str = "DELETE FROM undo WHERE hash = ?1";
-const PUT_TX_SQL: &str = "INSERT OR REPLACE INTO txs (txid, height, idx) VALUES (?1, ?2, ?3)";
-const DELETE_TX_SQL: &str = "DELETE FROM txs WHERE txid = ?1";
-const PUT_HISTORY_SQL: &str =
-    "INSERT OR REPLACE INTO history (address, height, idx, txid) VALUES (?1, ?2, ?3, ?4)";
-const DELETE_HISTORY_SQL: &str =
-    "DELETE FROM history WHERE address = ?1 AND height = ?2 AND idx = ?3";
 const PUSH_MAIN_SQL: &str = "INSERT INTO main_chain (height, hash) VALUES (?1, ?2)";
 const POP_MAIN_SQL: &str = "DELETE FROM main_chain WHERE height = ?1";
 const PUT_PENDING_SQL: &str = "INSERT OR REPLACE INTO pending (txid, data) VALUES (?1, ?2)";
@@ -151,6 +144,7 @@ impl SqliteStore {
     fn write_connect(&mut self, change: ConnectBlock<'_>) -> Result<(), Error> {
         let meta = change.meta;
         let height = to_sql_int(meta.height.0, "height")?;
+        let defer_indexes = self.defer_indexes;
         let tx = self.begin()?;
         match Self::tip_row(&tx)? {
             None if meta.height.0 == 0 => {}
@@ -165,18 +159,7 @@ impl SqliteStore {
         write_accounts(&tx, change.accounts)?;
         tx.prepare_cached(PUT_UNDO_SQL)?
             .execute(params![&meta.hash.0[..], change.undo.to_bytes()])?;
-        {
-            let mut put_tx = tx.prepare_cached(PUT_TX_SQL)?;
-            let mut put_history = tx.prepare_cached(PUT_HISTORY_SQL)?;
-            for (index, transaction) in change.block.txs.iter().enumerate() {
-                let txid = transaction.txid();
-                let index = index as i64;
-                put_tx.execute(params![&txid.0[..], height, index])?;
-                for address in touched_addresses(transaction) {
-                    put_history.execute(params![&address.0[..], height, index, &txid.0[..]])?;
-                }
-            }
-        }
+        index::on_connect(&tx, meta.height.0, change.block, defer_indexes)?;
         tx.prepare_cached(PUSH_MAIN_SQL)?
             .execute(params![height, &meta.hash.0[..]])?;
         tx.prepare_cached(SET_STATUS_SQL)?
@@ -198,17 +181,7 @@ impl SqliteStore {
         write_accounts(&tx, &change.undo.accounts)?;
         tx.prepare_cached(DELETE_UNDO_SQL)?
             .execute([&meta.hash.0[..]])?;
-        {
-            let mut delete_tx = tx.prepare_cached(DELETE_TX_SQL)?;
-            let mut delete_history = tx.prepare_cached(DELETE_HISTORY_SQL)?;
-            for (index, transaction) in change.block.txs.iter().enumerate() {
-                let txid = transaction.txid();
-                delete_tx.execute([&txid.0[..]])?;
-                for address in touched_addresses(transaction) {
-                    delete_history.execute(params![&address.0[..], height, index as i64])?;
-                }
-            }
-        }
+        index::on_disconnect(&tx, meta.height.0, change.block)?;
         tx.prepare_cached(POP_MAIN_SQL)?.execute([height])?;
         tx.commit()?;
         Ok(())
@@ -306,6 +279,15 @@ impl ChainWrite for SqliteStore {
 
     fn put_known_peers(&mut self, peers: &[(std::net::SocketAddr, u64)]) -> Result<(), StoreError> {
         let result = self.replace_known_peers(peers);
+        self.watch(result)
+    }
+
+    fn defer_indexes(&mut self, defer: bool) {
+        self.defer_indexes = defer;
+    }
+
+    fn catch_up_indexes(&mut self, max_transactions: usize) -> Result<bool, StoreError> {
+        let result = self.catch_up(max_transactions);
         self.watch(result)
     }
 

@@ -24,9 +24,14 @@
 //!    signatures for the whole sync. (Until this version the share was `T_sig / (T_sync × 2)`,
 //!    from the separate one-thread run of step 2; the two agree when the checks run at the same
 //!    speed in both places.) Since other work on the machine takes cores away, it also reports
-//!    the process's CPU time (as a share of two cores), B's core thread's, B's counters (form
-//!    checks, store batches, commit time), how long the process's threads waited for a CPU
-//!    while ready to run, and the load average before and after.
+//!    the process's CPU time (as a share of two cores), the CPU time of each kind of thread
+//!    (B's `chain-verify` checking threads, B's `chain-core`, A's, the tokio workers, the
+//!    checkpoint threads), B's counters (form checks, store batches, commit time), how long the
+//!    process's threads waited for a CPU while ready to run, and the load average before and
+//!    after.
+//! 5. Waits for B's lookup indexes (txid, address history), which B defers while far behind, to
+//!    reach the tip, prints how long that took after the sync, and looks up every transfer of
+//!    the tip block by txid.
 //!
 //! B's store is opened as the CLI's nodes open theirs (`StoreOptions::node()`:
 //! `synchronous=NORMAL`, 64 MiB page cache); `--full` makes it `synchronous=FULL` (`--normal`,
@@ -242,6 +247,11 @@ struct SyncRun {
     wall: f64,
     process_cpu: Option<Duration>,
     b_core_cpu: Option<Duration>,
+    /// CPU time per thread name over the sync, largest first; the node threads B started are
+    /// named `B:<name>` (the tokio workers and blocking threads serve both nodes).
+    by_thread: Vec<(String, Duration)>,
+    /// How long B took after reaching the tip to bring its lookup indexes there.
+    indexes: Duration,
     /// Time the process's threads spent ready to run but waiting for a CPU.
     run_delay: Duration,
     counters: NodeCounters,
@@ -404,6 +414,17 @@ fn main() -> Result<()> {
         );
     }
     println!(
+        "indexes: B's txid and history indexes, deferred during the sync, reached the tip {:.2} s \
+         after it (then every transfer of the tip block was found by txid)",
+        run.indexes.as_secs_f64()
+    );
+    let by_thread: Vec<String> = run
+        .by_thread
+        .iter()
+        .map(|(name, cpu)| format!("{name} {:.2} s", cpu.as_secs_f64()))
+        .collect();
+    println!("cpu by thread: {}", by_thread.join(", "));
+    println!(
         "cpu: the process's threads waited {:.2} s for a CPU while ready to run (other programs \
          and the process's own threads beyond two)",
         run.run_delay.as_secs_f64()
@@ -415,6 +436,32 @@ fn main() -> Result<()> {
         t_sig * 100.0 / (t_sync * 2.0)
     );
     Ok(())
+}
+
+/// Waits for B's lookup indexes (deferred during the sync) to reach `tip`, then checks that the
+/// tip block's transfers are found by txid. Answers the time it took.
+async fn index_catch_up(b: &chain_net::NodeHandle, tip: BlockHash) -> Result<Duration> {
+    let started = Instant::now();
+    let height = b.status().await?.height;
+    loop {
+        if b.status().await?.indexed_height >= height {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            return Err("B's indexes did not catch up within ten minutes".into());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let took = started.elapsed();
+    let block = b.block_by_hash(tip).await?.ok_or("B has the tip block")?;
+    for tx in &block.txs {
+        match b.transfer(tx.txid).await? {
+            Some(found) if matches!(found.status, chain_net::views::TxStatus::Confirmed { .. }) => {
+            }
+            other => return Err(format!("transfer {} looked up as {other:?}", tx.txid).into()),
+        }
+    }
+    Ok(took)
 }
 
 /// Runs A over its store and a fresh B against it until B has `tip`.
@@ -438,7 +485,8 @@ async fn sync(
     b_config.verify_threads = 2;
     b_config.seed = 2;
     let load_before = sys::load_average();
-    let threads_before: Vec<u64> = sys::threads().into_iter().map(|(tid, _, _)| tid).collect();
+    let threads_at_start = sys::threads();
+    let threads_before: Vec<u64> = threads_at_start.iter().map(|(tid, _, _)| *tid).collect();
     let delays_before = run_delays();
     let cpu_before = sys::process_cpu();
     let started = Instant::now();
@@ -486,18 +534,32 @@ async fn sync(
     let process_cpu = sys::process_cpu()
         .zip(cpu_before)
         .map(|(after, before)| after.saturating_sub(before));
-    // B's core thread is the one named `chain-core` that started with B.
-    let b_core_cpu = sys::threads()
+    // B's node threads (`chain-core`, `chain-checkpoint`) are the ones that started with B.
+    let threads_at_end: Vec<(u64, String, Duration)> = sys::threads()
         .into_iter()
-        .find(|(tid, name, _)| name == "chain-core" && !threads_before.contains(tid))
-        .map(|(_, _, cpu)| cpu);
+        .map(|(tid, name, cpu)| {
+            if name.starts_with("chain-") && !threads_before.contains(&tid) {
+                (tid, format!("B:{name}"), cpu)
+            } else {
+                (tid, name, cpu)
+            }
+        })
+        .collect();
+    let b_core_cpu = threads_at_end
+        .iter()
+        .find(|(_, name, _)| name == "B:chain-core")
+        .map(|(_, _, cpu)| *cpu);
+    let by_thread = sys::cpu_by_thread_name(&threads_at_start, &threads_at_end);
     let load = (load_before, sys::load_average());
+    let indexes = index_catch_up(&b, tip).await?;
     b.shutdown().await;
     a.shutdown().await;
     Ok(SyncRun {
         wall,
         process_cpu,
         b_core_cpu,
+        by_thread,
+        indexes,
         run_delay,
         counters,
         load,

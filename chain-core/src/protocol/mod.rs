@@ -369,6 +369,15 @@ impl<S: Store> Protocol<S> {
         (self.headers.len(), self.queue.len(), self.in_flight.len())
     }
 
+    /// Whether the best header known is more than `max_in_flight_per_peer` blocks past the tip:
+    /// an initial sync, or one after a long time offline. Blocks are then requested in larger
+    /// numbers, and a node may store them more cheaply (deferring its lookup indexes).
+    pub fn far_behind(&self) -> bool {
+        let tip = self.ledger.chain().tip().height;
+        let behind = self.best_header_height().0.saturating_sub(tip.0);
+        behind > self.config.max_in_flight_per_peer as u64
+    }
+
     /// Whether blocks are still being downloaded.
     pub fn is_syncing(&self) -> bool {
         !self.queue.is_empty() || !self.in_flight.is_empty()
@@ -1030,9 +1039,7 @@ impl<S: Store> Protocol<S> {
     /// Blocks one peer may have in flight now: more while far behind.
     fn in_flight_limit(&self) -> usize {
         let normal = self.config.max_in_flight_per_peer;
-        let tip = self.ledger.chain().tip().height;
-        let behind = self.best_header_height().0.saturating_sub(tip.0);
-        if behind > normal as u64 {
+        if self.far_behind() {
             normal.max(self.config.sync_in_flight_per_peer)
         } else {
             normal

@@ -99,12 +99,21 @@ async fn a_late_node_syncs_2000_blocks_then_follows_the_tip() {
     let a = node_with_params(params.clone(), vec![], None, 11, store).await;
     let start = a.status().await.unwrap();
     assert_eq!(start.height, Height(2_000));
+    // B stores on SQLite, as a real node does: far behind, it defers its lookup indexes and
+    // catches them up once synced.
+    let dir = tempfile::tempdir().unwrap();
+    let b_store = chain_store::SqliteStore::open_with(
+        dir.path().join("b.db"),
+        &params,
+        chain_store::StoreOptions::node(),
+    )
+    .unwrap();
     let b = node_with_params(
         params.clone(),
         vec![a.listen_addr().unwrap()],
         None,
         12,
-        MemoryStore::new(),
+        b_store,
     )
     .await;
     wait_for_tip("the late node at A's tip", &[&b], start.tip).await;
@@ -112,6 +121,26 @@ async fn a_late_node_syncs_2000_blocks_then_follows_the_tip() {
     assert_eq!(synced.height, Height(2_000));
     assert_eq!(synced.best_header_height, Height(2_000));
     assert!(!synced.syncing);
+    wait_for("the late node's indexes at its tip", 30, || {
+        let b = b.clone();
+        async move { (b.status().await.ok()?.indexed_height == Height(2_000)).then_some(()) }
+    })
+    .await;
+    // Every block pays address 9: its history holds them all, newest first.
+    let history = b.history(address(9), None, 3).await.unwrap();
+    assert_eq!(
+        history.items.iter().map(|e| e.height).collect::<Vec<_>>(),
+        [Height(2_000), Height(1_999), Height(1_998)]
+    );
+    let first = b.block_at(Height(1)).await.unwrap().unwrap();
+    let found = b.transfer(first.txs[0].txid).await.unwrap().unwrap();
+    assert!(matches!(
+        found.status,
+        TxStatus::Confirmed {
+            height: Height(1),
+            ..
+        }
+    ));
 
     // A mines a few more blocks (on regtest, as many as it finds before it is told to stop).
     let mined = mine_until(&a, address(1), Height(2_003)).await;

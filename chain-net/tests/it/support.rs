@@ -63,7 +63,7 @@ pub async fn node_with_params(
     peers: Vec<SocketAddr>,
     miner: Option<Address>,
     seed: u64,
-    store: MemoryStore,
+    store: impl chain_core::store::Store + Send + 'static,
 ) -> NodeHandle {
     let mut config = NodeConfig::new(params);
     config.listen = Some("127.0.0.1:0".parse().unwrap());

@@ -3,8 +3,9 @@
 //! commit (as a node stores a run of blocks during a sync), while the store's checkpoint thread
 //! copies the log into the database; the test kills it with SIGKILL at random moments and, after
 //! every kill, opens the file and checks every invariant of the chain (tip state equals a replay
-//! from genesis, indexes agree with the blocks, balances add up to the coins issued). The next
-//! child then carries on with the same file.
+//! from genesis, indexes agree with the blocks up to their indexed height, balances add up to the
+//! coins issued). Some of the batches defer the lookup indexes, and catch-ups run between writes.
+//! The next child then carries on with the same file.
 //!
 //! The child is this test binary itself, started with [`CHILD_ENV`] set and told to run only
 //! [`crash_child`]. It prints [`READY`] once its store is open; the only waiting is the random
@@ -138,7 +139,8 @@ fn crash_child() {
     run_child(Path::new(path), seed);
 }
 
-/// Mines blocks with transfers, reorganises and mines invalid blocks until killed.
+/// Mines blocks with transfers, reorganises and mines invalid blocks until killed; some batches
+/// defer the lookup indexes, and catch-ups of a few transactions run between writes.
 fn run_child(path: &Path, seed: u64) -> ! {
     let params = ChainParams::regtest();
     let net = params.network_id;
@@ -162,8 +164,19 @@ fn run_child(path: &Path, seed: u64) -> ! {
     let mut batch_left = 0;
     loop {
         if batch_left == 0 && rng.below(4) == 0 {
-            ledger.chain_mut().store_mut().begin_batch().unwrap();
+            let store = ledger.chain_mut().store_mut();
+            store.begin_batch().unwrap();
+            // Half the batches leave the lookup indexes behind, as a node does while far behind.
+            store.defer_indexes(rng.below(2) == 0);
             batch_left = 2 + rng.below(10);
+        } else if batch_left == 0 && rng.below(3) == 0 {
+            // Catching up, a few transactions at a time.
+            let max = 1 + rng.below(20) as usize;
+            ledger
+                .chain_mut()
+                .store_mut()
+                .catch_up_indexes(max)
+                .unwrap();
         }
         let tip = *ledger.chain().tip();
         let now = tip.header.time.max(conformance::TIME) + 1 + rng.below(20);
@@ -245,7 +258,9 @@ fn run_child(path: &Path, seed: u64) -> ! {
         if batch_left > 0 {
             batch_left -= 1;
             if batch_left == 0 {
-                ledger.chain_mut().store_mut().end_batch().unwrap();
+                let store = ledger.chain_mut().store_mut();
+                store.end_batch().unwrap();
+                store.defer_indexes(false);
             }
         }
     }

@@ -8,6 +8,7 @@ mod conformance;
 #[cfg(unix)]
 mod crash;
 mod damage;
+mod index;
 mod model;
 mod open;
 mod reopen;
