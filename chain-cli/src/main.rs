@@ -301,6 +301,14 @@ fn coins(value: &Value) -> String {
     Amount(value.as_u64().unwrap_or(0)).to_string()
 }
 
+/// The status's " indexing, at N" while the lookup indexes catch up after a sync, else nothing.
+fn indexing(status: &Value) -> String {
+    match (status["indexed_height"].as_u64(), status["height"].as_u64()) {
+        (Some(indexed), Some(height)) if indexed < height => format!(" indexing, at {indexed}"),
+        _ => String::new(),
+    }
+}
+
 fn print(json_mode: bool, value: &Value, text: impl FnOnce(&Value) -> String) {
     if json_mode {
         println!(
@@ -424,14 +432,14 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let status = client().get("status")?;
             print(cli.json, &status, |s| {
                 format!(
-                    "network {}\nheight {} tip {}\npeers {} mempool {} syncing {} indexed to {}\nmining {} ({:.0} H/s, {})",
+                    "network {}\nheight {} tip {}\npeers {} mempool {} syncing {}{}\nmining {} ({:.0} H/s, {})",
                     s["network"].as_str().unwrap_or(""),
                     s["height"],
                     s["tip"].as_str().unwrap_or(""),
                     s["peers"],
                     s["mempool_transfers"],
                     s["syncing"],
-                    s["indexed_height"],
+                    indexing(s),
                     s["mining"]["enabled"],
                     s["mining"]["hash_rate"].as_f64().unwrap_or(0.0),
                     s["mining"]["kernel"].as_str().unwrap_or("-"),

@@ -186,8 +186,9 @@ impl Checkers {
         Some(receiver)
     }
 
-    /// Closes the queue and waits for the threads (each finishes the block it is checking; the
-    /// blocks still queued are dropped unchecked).
+    /// Closes the queue and waits for the threads: each finishes the block it is checking, and
+    /// skips the blocks still queued, whose connections are gone by then. (A node dropped
+    /// without [`crate::NodeHandle::shutdown`] keeps its threads, as it keeps its core thread.)
     pub(crate) fn stop(&self) {
         if let Ok(mut queue) = self.queue.lock() {
             queue.take();
@@ -214,12 +215,24 @@ fn check_until_closed(
             Ok(jobs) => jobs.recv(),
             Err(_) => return,
         };
-        let Ok(job) = next else { return };
+        let Ok(Job { block, result }) = next else {
+            return;
+        };
         // A closed receiver means the connection is gone: the result is not wanted.
-        if job.result.is_closed() {
+        if result.is_closed() {
             continue;
         }
-        let _ = job.result.send(check(params, job.block, counters));
+        // A check does not panic on any input; if one ever did, only its block's connection
+        // would be dropped (the result's sender with it), and the thread would go on checking.
+        let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            check(params, block, counters)
+        }));
+        match checked {
+            Ok(checked) => {
+                let _ = result.send(checked);
+            }
+            Err(_) => tracing::error!("a block check panicked; dropping the peer's connection"),
+        }
     }
 }
 

@@ -147,8 +147,8 @@ impl SqliteStore {
                 let expected = indexed_to.map_or(next, |h: u64| h + 1);
                 if height.0 != expected {
                     return Err(corrupt(format!(
-                        "main chain: height {} follows {expected}",
-                        height
+                        "main chain: found height {height} where {expected} was expected \
+                         (a gap in main_chain, or a block without its body)"
                     )));
                 }
                 let block = Block::from_bytes(row::blob(row, 2, "block body")?)

@@ -72,13 +72,13 @@ pub(crate) fn closing_connection(mut response: warp::reply::Response) -> warp::r
     response
 }
 
-/// Whether a rejection refused a request before reading its body.
+/// Whether a rejection may have left a request body unread: every rejection but a body that was
+/// read and failed to parse (an unknown route, a wrong method or a missing token is refused
+/// before the body is read, an oversized one is never read).
 pub(crate) fn body_left_unread(rejection: &warp::Rejection) -> bool {
-    rejection.find::<warp::reject::PayloadTooLarge>().is_some()
-        || rejection.find::<warp::reject::LengthRequired>().is_some()
-        || rejection
-            .find::<warp::reject::UnsupportedMediaType>()
-            .is_some()
+    rejection
+        .find::<warp::filters::body::BodyDeserializeError>()
+        .is_none()
 }
 
 impl From<chain_net::NetError> for ApiError {

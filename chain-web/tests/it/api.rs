@@ -326,12 +326,14 @@ fn refused_transfers_change_nothing() {
     let zero = testkit::transfer(&sender, testkit::address(2), 0, 1_000, nonce, network());
     assert_error(api.submit(&zero), 422, "zero_amount");
 
-    // Without the token, or with a wrong one: refused before anything is read.
-    assert_error(
-        api.post_raw("/transfers", None, &json!({ "transfer": hex }).to_string()),
-        401,
-        "unauthorized",
+    // Without the token, or with a wrong one: refused before anything is read, so the
+    // connection is closed after the answer (and says so).
+    let refused = api.send("/transfers", None, &json!({ "transfer": hex }).to_string());
+    assert_eq!(
+        refused.headers().get("connection").map(|v| v.as_bytes()),
+        Some(&b"close"[..])
     );
+    assert_error(Api::answer(refused), 401, "unauthorized");
     assert_error(
         api.post_raw(
             "/transfers",
