@@ -301,10 +301,19 @@ fn coins(value: &Value) -> String {
     Amount(value.as_u64().unwrap_or(0)).to_string()
 }
 
-/// The status's " indexing, at N" while the lookup indexes catch up after a sync, else nothing.
+/// " indexing, at N" while the lookup indexes catch up after a sync, else nothing.
+fn indexing_note(indexed: u64, height: u64) -> String {
+    if indexed < height {
+        format!(" indexing, at {indexed}")
+    } else {
+        String::new()
+    }
+}
+
+/// [`indexing_note`] of a status read over the API.
 fn indexing(status: &Value) -> String {
     match (status["indexed_height"].as_u64(), status["height"].as_u64()) {
-        (Some(indexed), Some(height)) if indexed < height => format!(" indexing, at {indexed}"),
+        (Some(indexed), Some(height)) => indexing_note(indexed, height),
         _ => String::new(),
     }
 }
@@ -863,10 +872,8 @@ fn run_nodes(options: Vec<NodeOptions>) -> Result<(), CliError> {
                         " syncing to {} at {rate:.0} blocks/s",
                         status.best_header_height
                     )
-                } else if status.indexed_height < status.height {
-                    format!(" indexing, at {}", status.indexed_height)
                 } else {
-                    String::new()
+                    indexing_note(status.indexed_height.0, height)
                 };
                 let mining = if status.mining.enabled {
                     format!(

@@ -13,11 +13,10 @@
 //! Every change of the mark is in the same transaction as the rows it accounts for.
 
 use crate::error::{Error, corrupt};
-use crate::row;
+use crate::row::{self, to_sql_int};
 use crate::store::SqliteStore;
 use chain_core::address::Address;
 use chain_core::block::Block;
-use chain_core::encode::Decode;
 use chain_core::hash::{BlockHash, Txid};
 use chain_core::store::touched_addresses;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -97,7 +96,7 @@ pub(crate) fn on_connect(
         return Ok(());
     }
     let (mut txs, mut history) = (Vec::new(), Vec::new());
-    rows_of(block, sql_height(height)?, &mut txs, &mut history);
+    rows_of(block, to_sql_int(height, "height")?, &mut txs, &mut history);
     insert(conn, &txs, &history)?;
     set_next_height(conn, height + 1)
 }
@@ -108,20 +107,17 @@ pub(crate) fn on_disconnect(conn: &Connection, height: u64, block: &Block) -> Re
     if next_height(conn)? <= height {
         return Ok(());
     }
-    let sql = sql_height(height)?;
+    let (mut txs, mut history) = (Vec::new(), Vec::new());
+    rows_of(block, to_sql_int(height, "height")?, &mut txs, &mut history);
     let mut delete_tx = conn.prepare_cached(DELETE_TX_SQL)?;
+    for (txid, _, _) in &txs {
+        delete_tx.execute([&txid.0[..]])?;
+    }
     let mut delete_history = conn.prepare_cached(DELETE_HISTORY_SQL)?;
-    for (index, transaction) in block.txs.iter().enumerate() {
-        delete_tx.execute([&transaction.txid().0[..]])?;
-        for address in touched_addresses(transaction) {
-            delete_history.execute(params![&address.0[..], sql, index as i64])?;
-        }
+    for (address, height, index, _) in &history {
+        delete_history.execute(params![&address.0[..], height, index])?;
     }
     set_next_height(conn, height)
-}
-
-fn sql_height(height: u64) -> Result<i64, Error> {
-    i64::try_from(height).map_err(|_| corrupt(format!("height {height} out of range")))
 }
 
 impl SqliteStore {
@@ -136,7 +132,7 @@ impl SqliteStore {
         let mut more = false;
         {
             let mut blocks = tx.prepare_cached(BLOCKS_FROM_SQL)?;
-            let mut rows = blocks.query([sql_height(next)?])?;
+            let mut rows = blocks.query([to_sql_int(next, "height")?])?;
             while let Some(row) = rows.next()? {
                 if txs.len() >= max_transactions.max(1) {
                     more = true;
@@ -151,12 +147,13 @@ impl SqliteStore {
                          (a gap in main_chain, or a block without its body)"
                     )));
                 }
-                let block = Block::from_bytes(row::blob(row, 2, "block body")?)
-                    .map_err(|e| corrupt(format!("body of block {hash}: {e}")))?;
-                if block.hash() != hash {
-                    return Err(corrupt(format!("body of block {hash}: another block")));
-                }
-                rows_of(&block, sql_height(height.0)?, &mut txs, &mut history);
+                let block = row::block_body(row::blob(row, 2, "block body")?, &hash)?;
+                rows_of(
+                    &block,
+                    to_sql_int(height.0, "height")?,
+                    &mut txs,
+                    &mut history,
+                );
                 indexed_to = Some(height.0);
             }
         }

@@ -104,15 +104,8 @@ impl SqliteStore {
         let Some(row) = rows.next()? else {
             return Ok(None);
         };
-        let block = Block::from_bytes(row::blob(row, 0, format_args!("body of block {hash}"))?)
-            .map_err(|e| corrupt(format!("body of block {hash}: {e}")))?;
-        if block.hash() != *hash {
-            return Err(corrupt(format!(
-                "body of block {hash}: holds block {}",
-                block.hash()
-            )));
-        }
-        Ok(Some(block))
+        let bytes = row::blob(row, 0, format_args!("body of block {hash}"))?;
+        Ok(Some(row::block_body(bytes, hash)?))
     }
 
     fn read_hash_at(&self, height: Height) -> Result<Option<BlockHash>, Error> {

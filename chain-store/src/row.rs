@@ -7,6 +7,9 @@
 //! values that never need sorting in SQL, and are stored bit for bit as `i64`.
 
 use crate::error::{Error, corrupt};
+use chain_core::block::Block;
+use chain_core::encode::Decode;
+use chain_core::hash::BlockHash;
 use chain_core::store::BlockStatus;
 use chain_core::units::Height;
 use rusqlite::Row;
@@ -82,6 +85,19 @@ pub(crate) fn to_bits64(value: u64) -> i64 {
 /// sort, and no real chain reaches them.
 pub(crate) fn to_sql_int(value: u64, what: impl std::fmt::Display + Copy) -> Result<i64, Error> {
     i64::try_from(value).map_err(|_| corrupt(format!("{what} {value} is out of range")))
+}
+
+/// A stored block body, checked to be the block `hash` names.
+pub(crate) fn block_body(bytes: &[u8], hash: &BlockHash) -> Result<Block, Error> {
+    let block =
+        Block::from_bytes(bytes).map_err(|e| corrupt(format!("body of block {hash}: {e}")))?;
+    if block.hash() != *hash {
+        return Err(corrupt(format!(
+            "body of block {hash}: holds block {}",
+            block.hash()
+        )));
+    }
+    Ok(block)
 }
 
 /// A height column.
