@@ -98,11 +98,21 @@ impl Api {
             .get(&self.url(path))
             .call()
             .map_err(|e| Error::new(format!("GET {}: {e}", self.url(path))))?;
+        self.answer("GET", path, &mut response)
+    }
+
+    /// The status and JSON body of an answer to `method path`.
+    fn answer(
+        &self,
+        method: &str,
+        path: &str,
+        response: &mut ureq::http::Response<ureq::Body>,
+    ) -> Result<(u16, Value), Error> {
         let status = response.status().as_u16();
         let body = response
             .body_mut()
             .read_json()
-            .map_err(|e| Error::new(format!("GET {}: not JSON: {e}", self.url(path))))?;
+            .map_err(|e| Error::new(format!("{method} {}: not JSON: {e}", self.url(path))))?;
         Ok((status, body))
     }
 
@@ -114,12 +124,7 @@ impl Api {
         let mut response = request
             .send_json(body)
             .map_err(|e| Error::new(format!("POST {}: {e}", self.url(path))))?;
-        let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .read_json()
-            .map_err(|e| Error::new(format!("POST {}: not JSON: {e}", self.url(path))))?;
-        Ok((status, body))
+        self.answer("POST", path, &mut response)
     }
 
     fn ok<T: for<'de> Deserialize<'de>>(&self, path: &str) -> Result<T, Error> {
