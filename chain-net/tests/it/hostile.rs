@@ -4,6 +4,7 @@
 //! loopback are per socket address, since every local peer shares 127.0.0.1), or a small score
 //! with the peer kept. Then it checks the node still serves its good peer.
 
+use crate::raw::RawPeer;
 use crate::support::{
     extend, mine_until, node_with_store, params, solve, unix_now, wait_for, wait_for_tip,
 };
@@ -12,14 +13,9 @@ use chain_core::hash::Txid;
 use chain_core::ledger::Ledger;
 use chain_core::mempool::MempoolPolicy;
 use chain_core::merkle::merkle_root;
-use chain_core::params::{ChainParams, NetworkId};
-use chain_core::pow::Work;
-use chain_core::protocol::frame::{
-    FRAME_HEADER_LEN, MAX_PAYLOAD, encode_frame, parse_header, parse_payload,
-};
-use chain_core::protocol::{
-    Inventory, Message, NodeEvent, PROTOCOL_VERSION, PeerId, Penalty, Version,
-};
+use chain_core::params::ChainParams;
+use chain_core::protocol::frame::MAX_PAYLOAD;
+use chain_core::protocol::{Inventory, Message, NodeEvent, PeerId, Penalty};
 use chain_core::store::MemoryStore;
 use chain_core::testkit::{Rng, address, key, transfer};
 use chain_core::tx::Transaction;
@@ -30,8 +26,6 @@ use chain_net::views::TxStatus;
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::broadcast;
 
 /// The key the common chain pays, so that transfers from it are valid.
@@ -149,111 +143,14 @@ impl Setup {
     }
 }
 
-/// A peer speaking the protocol by hand over a raw socket.
-struct RawPeer {
-    stream: TcpStream,
-    local: SocketAddr,
-    network: NetworkId,
-}
-
-impl RawPeer {
-    async fn connect(to: SocketAddr) -> Self {
-        Self::connect_from("127.0.0.1:0".parse().unwrap(), to).await
-    }
-
-    /// Connects from a given local address (retrying while the old socket on it finishes
-    /// closing).
-    async fn connect_from(local: SocketAddr, to: SocketAddr) -> Self {
-        let stream = wait_for("a socket on the address", 10, || async move {
-            let socket = TcpSocket::new_v4().ok()?;
-            socket.set_reuseaddr(true).ok()?;
-            socket.bind(local).ok()?;
-            socket.connect(to).await.ok()
-        })
-        .await;
-        let local = stream.local_addr().unwrap();
-        Self {
-            stream,
-            local,
-            network: params().network_id,
-        }
-    }
-
-    async fn send(&mut self, message: &Message) {
-        let frame = encode_frame(message, self.network);
-        self.send_raw(&frame).await;
-    }
-
-    /// Writes bytes; a write to a connection the node has already closed is not an error here.
-    async fn send_raw(&mut self, bytes: &[u8]) {
-        let _ = self.stream.write_all(bytes).await;
-    }
-
-    /// The next message, or `None` once the node has closed the connection; panics after 10 s.
-    async fn recv(&mut self) -> Option<Message> {
-        let network = self.network;
-        let stream = &mut self.stream;
-        tokio::time::timeout(Duration::from_secs(10), async move {
-            let mut head = [0u8; FRAME_HEADER_LEN];
-            stream.read_exact(&mut head).await.ok()?;
-            let header = parse_header(&head, network).unwrap();
-            let mut payload = vec![0u8; header.len];
-            stream.read_exact(&mut payload).await.ok()?;
-            Some(parse_payload(&header, &payload).unwrap())
-        })
-        .await
-        .expect("the node neither answered nor closed the connection")
-    }
-
-    fn version(nonce: u64) -> Message {
-        let params = params();
-        Message::Version(Version {
-            version: PROTOCOL_VERSION,
-            network: params.network_id,
-            genesis: params.genesis_hash(),
-            best_height: Height(0),
-            best_work: Work::ZERO,
-            listen_port: 0,
-            nonce,
-            agent: "raw test peer".into(),
-        })
-    }
-
-    /// `version`, their `version` and `verack`, our `verack`.
-    async fn handshake(&mut self) {
-        self.send(&Self::version(0x5eed_0000 + u64::from(self.local.port())))
-            .await;
-        assert!(matches!(self.recv().await, Some(Message::Version(_))));
-        assert_eq!(self.recv().await, Some(Message::Verack));
-        self.send(&Message::Verack).await;
-    }
-
-    /// Pings and waits for the matching pong (skipping anything else): the connection is alive
-    /// and everything sent before the ping has been handled.
-    async fn ping(&mut self, nonce: u64) {
-        self.send(&Message::Ping(nonce)).await;
-        loop {
-            match self.recv().await {
-                Some(Message::Pong(n)) if n == nonce => return,
-                Some(_) => {}
-                None => panic!("disconnected while waiting for a pong"),
-            }
-        }
-    }
-
-    /// Reads until the node closes the connection.
-    async fn expect_closed(&mut self) {
-        while self.recv().await.is_some() {}
-    }
-}
-
 /// The node refuses a new connection from `local` (it closes it without a word, even after our
 /// `version`), but still takes a connection from another port of the same host.
 async fn assert_banned(node: &NodeHandle, local: SocketAddr) {
     let to = node.listen_addr().unwrap();
     let mut again = RawPeer::connect_from(local, to).await;
     assert_eq!(again.local, local);
-    again.send(&RawPeer::version(0xba_22ed)).await;
+    let version = again.version(0xba_22ed);
+    again.send(&version).await;
     assert_eq!(again.recv().await, None, "a banned address was answered");
     let mut other = RawPeer::connect(to).await;
     other.handshake().await;
@@ -299,7 +196,8 @@ async fn a_frame_with_another_networks_magic_gets_the_peer_banned() {
     let mut raw = RawPeer::connect(s.node.listen_addr().unwrap()).await;
     // A well-formed version frame, but for devnet.
     raw.network = ChainParams::devnet().network_id;
-    raw.send(&RawPeer::version(1)).await;
+    let version = raw.version(1);
+    raw.send(&version).await;
     assert_eq!(s.penalised(None, Penalty::MalformedMessage).await, 100);
     raw.expect_closed().await;
     let local = raw.local;
@@ -337,7 +235,7 @@ async fn a_truncated_frame_then_close_only_ends_the_connection() {
     frame.extend_from_slice(&[0; 4]);
     frame.extend_from_slice(&[0xab; 10]);
     raw.send_raw(&frame).await;
-    raw.stream.shutdown().await.unwrap();
+    raw.finish().await;
     raw.expect_closed().await;
     // A connection cut mid-frame looks like a broken link, not misbehaviour: no penalty, so no
     // ban (a ban only ever follows a penalty, which is reported before the disconnection).

@@ -6,4 +6,5 @@
 
 mod hostile;
 mod network;
+mod raw;
 mod support;

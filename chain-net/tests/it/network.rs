@@ -1,10 +1,15 @@
 //! Nodes over real TCP on loopback: convergence, late sync, partitions.
 
+use crate::raw::RawPeer;
 use crate::support::{
     extend, mine_until, node, node_with_params, node_with_store, params, wait_for, wait_for_tip,
 };
+use chain_core::block::Block;
+use chain_core::hash::BlockHash;
 use chain_core::params::ChainParams;
-use chain_core::store::MemoryStore;
+use chain_core::protocol::message::MAX_HEADERS;
+use chain_core::protocol::{Inventory, Message};
+use chain_core::store::{ChainRead, MemoryStore};
 use chain_core::testkit::{address, key, transfer};
 use chain_core::units::{Amount, COIN, Height};
 use chain_net::views::TxStatus;
@@ -153,6 +158,95 @@ async fn a_late_node_syncs_2000_blocks_then_follows_the_tip() {
     }
     a.shutdown().await;
     b.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_that_stalls_far_behind_still_brings_the_indexes_to_what_the_node_holds() {
+    // A peer announces 300 blocks, sends the first 100 and then only answers pings. The node
+    // stays far behind (its best header 200 blocks past its tip) with no block coming: its lookup
+    // indexes, deferred while it was far behind, must not wait for a tip it cannot reach.
+    let params = ChainParams::regtest();
+    let store = extend(&params, MemoryStore::new(), address(9), vec![], 300);
+    let chain: Vec<Block> = (0..=300)
+        .map(|height| {
+            let hash = store.hash_at(Height(height)).unwrap().unwrap();
+            store.block(&hash).unwrap().unwrap()
+        })
+        .collect();
+    let tip = store.meta(&chain[300].hash()).unwrap().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let b_store = chain_store::SqliteStore::open_with(
+        dir.path().join("b.db"),
+        &params,
+        chain_store::StoreOptions::node(),
+    )
+    .unwrap();
+    let b = node_with_params(params.clone(), vec![], None, 13, b_store).await;
+    let mut raw = RawPeer::connect(b.listen_addr().unwrap()).await.claiming(
+        params,
+        tip.height,
+        tip.chain_work,
+    );
+    raw.handshake().await;
+    let server = tokio::spawn(serve_then_stall(raw, chain.clone(), 100));
+
+    let status = wait_for("the node's indexes at the last block it got", 30, || {
+        let b = b.clone();
+        async move {
+            let status = b.status().await.ok()?;
+            (status.indexed_height == Height(100)).then_some(status)
+        }
+    })
+    .await;
+    assert_eq!(status.height, Height(100));
+    assert_eq!(status.best_header_height, Height(300), "still far behind");
+    let history = b.history(address(9), None, 3).await.unwrap();
+    assert_eq!(
+        history.items.iter().map(|e| e.height).collect::<Vec<_>>(),
+        [Height(100), Height(99), Height(98)]
+    );
+    let found = b.transfer(chain[1].txs[0].txid()).await.unwrap().unwrap();
+    assert!(matches!(
+        found.status,
+        TxStatus::Confirmed {
+            height: Height(1),
+            ..
+        }
+    ));
+    server.abort();
+    b.shutdown().await;
+}
+
+/// Answers as a peer holding `chain` (genesis first) that sends only blocks up to height
+/// `served`: headers of the whole chain, those blocks, pongs, and nothing else.
+async fn serve_then_stall(mut raw: RawPeer, chain: Vec<Block>, served: usize) {
+    let hashes: Vec<BlockHash> = chain.iter().map(Block::hash).collect();
+    let height_of = |hash: &BlockHash| hashes.iter().position(|h| h == hash);
+    while let Some(message) = raw.next().await {
+        match message {
+            Message::GetHeaders { locator, .. } => {
+                let fork = locator.iter().find_map(height_of).unwrap_or(0);
+                let headers = chain[fork + 1..]
+                    .iter()
+                    .take(MAX_HEADERS)
+                    .map(|block| block.header)
+                    .collect();
+                raw.send(&Message::Headers(headers)).await;
+            }
+            Message::GetData(items) => {
+                for item in items {
+                    if let Inventory::Block(hash) = item
+                        && let Some(height) = height_of(&hash)
+                        && height <= served
+                    {
+                        raw.send(&Message::Block(chain[height].clone())).await;
+                    }
+                }
+            }
+            Message::Ping(nonce) => raw.send(&Message::Pong(nonce)).await,
+            _ => {}
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
