@@ -48,13 +48,17 @@ pub struct RunningNode {
 
 impl RunningNode {
     /// Stops the API server and the node (every task and thread ends, the database closes).
+    ///
+    /// The server stops accepting first; the node stops before the server is awaited, because
+    /// an open event stream (a browser tab on any page) ends only when its node does. Requests
+    /// still in progress then answer that the node has stopped.
     pub async fn shutdown(self) {
         let _ = self.stop_api.send(());
-        let _ = self.api_task.await;
         if let Some(web) = &self.web {
             web.shutdown().await;
         }
         self.node.shutdown().await;
+        let _ = self.api_task.await;
     }
 }
 

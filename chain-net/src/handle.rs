@@ -79,8 +79,17 @@ impl NodeHandle {
     }
 
     /// Events from now on: new blocks, reorganisations, transfers, peers, sync progress.
+    ///
+    /// The receiver does not close when the node stops (every handle can still subscribe); a
+    /// subscriber that should end with the node also waits for [`NodeHandle::stopping`].
     pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
         self.events.subscribe()
+    }
+
+    /// Completes once the node has been told to stop (by [`NodeHandle::shutdown`] from any
+    /// clone), or at once if it already has.
+    pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + use<> {
+        self.shared.shutdown.clone().cancelled_owned()
     }
 
     async fn ask<T>(

@@ -230,9 +230,6 @@ pub async fn serve_app(
     addr: SocketAddr,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let bound = listener.local_addr()?;
-    let routes = app_routes(app).with(warp::log("chain_web"));
-    let server = warp::serve(routes).incoming(listener).graceful(shutdown);
-    Ok((bound, tokio::spawn(server.run())))
+    let routes = app_routes(app).boxed();
+    crate::server::serve(addr, routes, shutdown).await
 }

@@ -3,7 +3,7 @@
 use chain_core::chain::ChainEvent;
 use chain_core::protocol::NodeEvent;
 use chain_net::NodeHandle;
-use futures_util::stream;
+use futures_util::{StreamExt, stream};
 use serde_json::json;
 use std::convert::Infallible;
 use tokio::sync::broadcast::error::RecvError;
@@ -35,9 +35,10 @@ fn to_sse(event: &NodeEvent) -> Option<Event> {
     Some(Event::default().event(name).data(data.to_string()))
 }
 
-/// The event stream of `node`, from now on.
+/// The event stream of `node`, from now on until the node stops.
 pub fn stream(node: NodeHandle) -> impl warp::Reply {
     let receiver = node.subscribe();
+    let stopping = node.stopping();
     let events = stream::unfold(receiver, |mut receiver| async move {
         loop {
             match receiver.recv().await {
@@ -52,5 +53,5 @@ pub fn stream(node: NodeHandle) -> impl warp::Reply {
             }
         }
     });
-    warp::sse::reply(warp::sse::keep_alive().stream(events))
+    warp::sse::reply(warp::sse::keep_alive().stream(events.take_until(stopping)))
 }

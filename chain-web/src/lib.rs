@@ -22,6 +22,7 @@ mod error;
 mod events;
 pub mod miners;
 mod pages;
+mod server;
 mod session;
 mod templates;
 
@@ -31,7 +32,7 @@ pub use error::ApiError;
 pub use session::{FORM_COOKIE, SESSION_COOKIE};
 
 use std::net::SocketAddr;
-use warp::Filter;
+use warp::{Filter, Reply};
 
 /// Serves the API on `addr` until `shutdown` completes. Returns the bound address (useful with
 /// port 0) and the server task.
@@ -44,11 +45,9 @@ pub async fn serve(
     addr: SocketAddr,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let bound = listener.local_addr()?;
     let routes = api::routes(state)
         .recover(api::recover)
-        .with(warp::log("chain_web"));
-    let server = warp::serve(routes).incoming(listener).graceful(shutdown);
-    Ok((bound, tokio::spawn(server.run())))
+        .map(Reply::into_response)
+        .boxed();
+    server::serve(addr, routes, shutdown).await
 }

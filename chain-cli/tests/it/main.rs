@@ -5,7 +5,8 @@
 #![allow(clippy::unwrap_used)]
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -101,6 +102,25 @@ fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// A connection to `api`'s event stream, once its response has begun.
+fn open_event_stream(api: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(api).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    stream
+        .write_all(b"GET /api/v1/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(stream.read(&mut byte).unwrap(), 1, "the response head");
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 200"), "{head:?}");
+    stream
 }
 
 fn wallet_new(dir: &Path, wallet: &str, name: &str) -> String {
@@ -295,7 +315,17 @@ fn devnet_keeps_its_chain_and_wallets_across_a_restart() {
         status(&api).is_some_and(|s| s["height"].as_u64().unwrap_or(0) >= 5)
     });
     let wallet_before = std::fs::read_to_string(dir.join("net/node-0/wallet.json")).unwrap();
+    // A browser tab left open on a live page: its event stream must not hold the stop, and ends
+    // with the chunked body's last chunk rather than a cut connection.
+    let mut events = open_event_stream(&api);
     first.stop();
+    let mut rest = Vec::new();
+    events.read_to_end(&mut rest).unwrap();
+    assert!(
+        rest.ends_with(b"0\r\n\r\n"),
+        "the event stream ended cleanly: {:?}",
+        String::from_utf8_lossy(&rest)
+    );
     let height_before = {
         // Read the height the stopped network reached from a fresh start, before it mines more.
         let second = start();
