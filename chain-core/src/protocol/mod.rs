@@ -47,6 +47,10 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// Blocks asked for in one `getdata` at most; a peer asking for more is penalised.
 pub const MAX_BLOCKS_PER_REQUEST: usize = 128;
 
+/// While far behind, blocks are requested in runs of at least the per-peer limit divided by this
+/// (16 of 128 by default), not one at a time.
+const SYNC_REQUEST_RUN: usize = 8;
+
 /// Tunable limits of the protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProtocolConfig {
@@ -1072,6 +1076,9 @@ impl<S: Store> Protocol<S> {
             .take_while(|(height, _)| *height <= limit)
             .copied()
             .collect();
+        if self.wait_for_a_run(&window, free, max) {
+            return;
+        }
         let mut requests: BTreeMap<PeerId, Vec<Inventory>> = BTreeMap::new();
         for (height, hash) in window {
             if free == 0 {
@@ -1106,6 +1113,23 @@ impl<S: Store> Protocol<S> {
                 self.send(peer, Message::GetData(chunk.to_vec()));
             }
         }
+    }
+
+    /// Whether to hold back requests until a run of them can go at once. While far behind,
+    /// blocks are asked for in runs of at least the per-peer limit / [`SYNC_REQUEST_RUN`],
+    /// not one by one as each arrives: one `getdata`, and one wake-up of each side, for many
+    /// blocks. A shorter run goes when it is all there is to ask for (no block waits past the
+    /// window), when the tip's next block is among it, or when nothing is in flight (nothing
+    /// would call again).
+    fn wait_for_a_run(&self, window: &[(Height, BlockHash)], free: usize, max: usize) -> bool {
+        if !self.far_behind() || self.in_flight.is_empty() {
+            return false;
+        }
+        let run = (max / SYNC_REQUEST_RUN).max(1);
+        let next = Height(self.ledger.chain().tip().height.0.saturating_add(1));
+        let more_later = self.queue.len() > window.len();
+        let next_is_queued = window.first().is_some_and(|(height, _)| *height == next);
+        window.len().min(free) < run && more_later && !next_is_queued
     }
 
     /// A block from a peer whose signatures the adapter already verified (see

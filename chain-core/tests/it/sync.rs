@@ -90,10 +90,42 @@ fn a_sync_from_one_peer_keeps_the_whole_download_window_in_flight() {
     let window = ProtocolConfig::default().download_window as usize;
     let expected: Vec<BlockHash> = blocks[..window].iter().map(Block::hash).collect();
     assert_eq!(asked, expected);
-    // Each block stored lets one more in.
-    node.received(PEER, Message::Block(blocks[0].clone()), NOW)
+    // Each block stored lets one more in, asked for in runs of 16 (an eighth of the per-peer
+    // limit) while far behind: none after 15 blocks, the next 16 with the 16th.
+    for block in &blocks[..15] {
+        node.received(PEER, Message::Block(block.clone()), NOW)
+            .unwrap();
+        assert_eq!(requested(&node.drain_io()), vec![]);
+    }
+    node.received(PEER, Message::Block(blocks[15].clone()), NOW)
         .unwrap();
-    assert_eq!(requested(&node.drain_io()), vec![blocks[window].hash()]);
+    let run: Vec<BlockHash> = blocks[window..window + 16]
+        .iter()
+        .map(Block::hash)
+        .collect();
+    assert_eq!(requested(&node.drain_io()), run);
+}
+
+#[test]
+fn the_last_blocks_are_asked_for_without_waiting_for_a_full_run() {
+    // 150 blocks: a run of 16 with the 16th block stored; the last 6, fewer than a run, together
+    // as soon as the window (128 past the tip) reaches the end of the chain, with the 22nd.
+    let blocks = source_chain(150);
+    let (mut node, asked) = syncing_node(&blocks);
+    assert_eq!(asked.len(), 128);
+    let mut runs = Vec::new();
+    for (i, block) in blocks[..30].iter().enumerate() {
+        node.received(PEER, Message::Block(block.clone()), NOW)
+            .unwrap();
+        let asked = requested(&node.drain_io());
+        if !asked.is_empty() {
+            runs.push((i + 1, asked));
+        }
+    }
+    let hashes = |range: std::ops::Range<usize>| -> Vec<BlockHash> {
+        blocks[range].iter().map(Block::hash).collect()
+    };
+    assert_eq!(runs, vec![(16, hashes(128..144)), (22, hashes(144..150))]);
 }
 
 /// Ticks the node at `now`, answering its pings as the peer would; whether it dropped the peer
