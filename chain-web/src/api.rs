@@ -158,11 +158,10 @@ async fn block(id: String, state: ApiState) -> Result<Response, Infallible> {
 async fn transfer(id: String, state: ApiState) -> Result<Response, Infallible> {
     let result = async {
         let txid = parse_txid(&id)?;
-        state
-            .node
-            .transfer(txid)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("transfer {id}")))
+        match state.node.transfer(txid).await? {
+            Some(found) => Ok(found),
+            None => Err(unindexed_or_not_found(&state.node, format!("transfer {id}")).await),
+        }
     };
     respond(result.await)
 }
@@ -170,13 +169,38 @@ async fn transfer(id: String, state: ApiState) -> Result<Response, Infallible> {
 async fn proof(id: String, state: ApiState) -> Result<Response, Infallible> {
     let result = async {
         let txid = parse_txid(&id)?;
-        state
-            .node
-            .proof(txid)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("confirmed transfer {id}")))
+        match state.node.proof(txid).await? {
+            Some(proof) => Ok(proof),
+            None => {
+                let what = format!("confirmed transfer {id}");
+                Err(unindexed_or_not_found(&state.node, what).await)
+            }
+        }
     };
     respond(result.await)
+}
+
+/// 404 for a transfer the node cannot find. Lookups by txid go through the node's txid index,
+/// which lags the tip for a moment after a sync (`indexed_height` in the status); meanwhile the
+/// answer says so, since the transfer may be in a block not indexed yet.
+async fn unindexed_or_not_found(node: &NodeHandle, what: String) -> ApiError {
+    let status = node.status().await.ok();
+    not_found_at(what, status.map(|s| (s.indexed_height, s.height)))
+}
+
+fn not_found_at(what: String, indexed_and_tip: Option<(Height, Height)>) -> ApiError {
+    match indexed_and_tip {
+        Some((indexed, tip)) if indexed < tip => ApiError::new(
+            404,
+            "not_found",
+            format!(
+                "{what} not found up to height {indexed}; this node is still indexing blocks \
+                 {} to {tip} after a sync: ask again in a moment",
+                indexed.0 + 1
+            ),
+        ),
+        _ => ApiError::not_found(what),
+    }
 }
 
 async fn account(id: String, state: ApiState) -> Result<Response, Infallible> {
@@ -430,6 +454,22 @@ mod tests {
             };
             let error = parse_submit_body(&body).unwrap_err();
             assert_eq!((error.status, error.code), (400, "malformed_transfer"));
+        }
+    }
+
+    #[test]
+    fn a_transfer_not_found_while_indexes_catch_up_says_so() {
+        let what = || "transfer 00ff".to_string();
+        let behind = not_found_at(what(), Some((Height(90), Height(100))));
+        assert_eq!((behind.status, behind.code), (404, "not_found"));
+        assert_eq!(
+            behind.message,
+            "transfer 00ff not found up to height 90; this node is still indexing blocks 91 to \
+             100 after a sync: ask again in a moment"
+        );
+        for indexed_and_tip in [Some((Height(100), Height(100))), None] {
+            let error = not_found_at(what(), indexed_and_tip);
+            assert_eq!(error.message, "transfer 00ff not found");
         }
     }
 
