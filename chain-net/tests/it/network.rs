@@ -2,7 +2,8 @@
 
 use crate::raw::RawPeer;
 use crate::support::{
-    extend, mine_until, node, node_with_params, node_with_store, params, wait_for, wait_for_tip,
+    extend, mine_until, node, node_with_params, node_with_store, params, sqlite_store, wait_for,
+    wait_for_tip,
 };
 use chain_core::block::Block;
 use chain_core::hash::BlockHash;
@@ -107,12 +108,7 @@ async fn a_late_node_syncs_2000_blocks_then_follows_the_tip() {
     // B stores on SQLite, as a real node does: far behind, it defers its lookup indexes and
     // catches them up once synced.
     let dir = tempfile::tempdir().unwrap();
-    let b_store = chain_store::SqliteStore::open_with(
-        dir.path().join("b.db"),
-        &params,
-        chain_store::StoreOptions::node(),
-    )
-    .unwrap();
+    let b_store = sqlite_store(&dir, &params);
     let b = node_with_params(
         params.clone(),
         vec![a.listen_addr().unwrap()],
@@ -175,12 +171,7 @@ async fn a_sync_that_stalls_far_behind_still_brings_the_indexes_to_what_the_node
         .collect();
     let tip = store.meta(&chain[300].hash()).unwrap().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let b_store = chain_store::SqliteStore::open_with(
-        dir.path().join("b.db"),
-        &params,
-        chain_store::StoreOptions::node(),
-    )
-    .unwrap();
+    let b_store = sqlite_store(&dir, &params);
     let b = node_with_params(params.clone(), vec![], None, 13, b_store).await;
     let mut raw = RawPeer::connect(b.listen_addr().unwrap()).await.claiming(
         params,

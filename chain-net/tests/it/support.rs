@@ -122,6 +122,16 @@ pub fn extend(
     ledger.into_store()
 }
 
+/// A store in `dir` opened as a real node opens its own (SQLite, `StoreOptions::node()`).
+pub fn sqlite_store(dir: &tempfile::TempDir, params: &ChainParams) -> chain_store::SqliteStore {
+    chain_store::SqliteStore::open_with(
+        dir.path().join("chain.db"),
+        params,
+        chain_store::StoreOptions::node(),
+    )
+    .unwrap()
+}
+
 /// Seconds since the unix epoch.
 pub fn unix_now() -> u64 {
     std::time::SystemTime::now()
