@@ -236,7 +236,10 @@ pub struct Protocol<S: Store> {
     best_header: Option<(BlockHash, Height)>,
     /// The tip, and since when it has been the tip (seen at ticks), for stall detection.
     tip_since: (BlockHash, u64),
+    /// Transfers asked of a peer: not asked again unless that peer leaves or answers
+    /// `notfound`, or the transfer is refused.
     requested_transfers: BoundedSet<Txid>,
+    /// Transfers refused since the tip last changed: not asked for until it changes again.
     rejected_transfers: BoundedSet<Txid>,
     next_resync_at: u64,
     next_rotate_at: u64,
@@ -1218,6 +1221,9 @@ impl<S: Store> Protocol<S> {
     fn publish_chain_events(&mut self, events: Vec<ChainEvent>, from: Option<PeerId>, now: u64) {
         for event in events {
             if let ChainEvent::TipChanged(change) = &event {
+                // A transfer refused against the old tip (its sender unfunded, its nonce ahead)
+                // may be valid on the new one: peers that announce it again are asked for it.
+                self.rejected_transfers.clear();
                 if let Some(last) = change.connected.last() {
                     // Announce every new tip: peers that know it already are skipped, and a peer
                     // that is behind learns where to sync to.
@@ -1288,6 +1294,9 @@ impl<S: Store> Protocol<S> {
                 Ok(Ok(admitted))
             }
             Err(Error::Mempool(error)) => {
+                // Not asked for again while the chain stays as it is: the refusal is remembered
+                // until the tip changes (see `publish_chain_events`), not as a request made.
+                self.requested_transfers.remove(&txid);
                 self.rejected_transfers.insert(txid);
                 if let Some(peer) = from {
                     let penalty = match &error {

@@ -100,6 +100,11 @@ impl<T: std::hash::Hash + Eq + Copy> BoundedSet<T> {
         self.items.contains(item)
     }
 
+    pub(crate) fn clear(&mut self) {
+        self.items.clear();
+        self.order.clear();
+    }
+
     /// Removes every item of `gone` in one pass over the order (not one pass per item).
     pub(crate) fn remove_all(&mut self, gone: &HashSet<T>) {
         let before = self.items.len();

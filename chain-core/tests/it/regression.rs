@@ -3,7 +3,9 @@
 //! Issue 9 (the chaos harness, `benches/src/chaos/`): transfers accepted by a node stayed in its
 //! mempool, never mined, after the node had been cut off or restarted. A transfer was announced
 //! only when it entered the mempool, and a transfer requested once was never requested again,
-//! even when the peer asked left without answering.
+//! even when the peer asked left without answering. And a transfer refused once (its sender not
+//! yet funded on this node's chain) was never asked for again, even once the block funding it
+//! arrived.
 
 use chain_core::prelude::*;
 use chain_core::protocol::{Direction, Inventory, Io, Message, PeerId, Protocol, ProtocolConfig};
@@ -167,4 +169,46 @@ fn issue_9_a_transfer_its_peer_no_longer_has_is_asked_of_the_next_peer() {
         other => Some(other),
     };
     assert!(asked_again_after(not_found, false));
+}
+
+#[test]
+fn issue_9_a_transfer_refused_before_its_funding_block_is_asked_for_again_after_it() {
+    let network = ChainParams::regtest().network_id;
+    let mut nodes = vec![node(1), node(2)];
+    // Node 0 holds a block paying key 200, and a transfer key 200 signed on the strength of it.
+    let funding = transfer(
+        &key(100),
+        key(200).public_key().address(),
+        5 * COIN,
+        1_000,
+        0,
+        network,
+    );
+    let block = next_block(nodes[0].ledger().chain(), address(50), vec![funding], TIME);
+    nodes[0].block_found(block.clone(), TIME).unwrap();
+    let spend = transfer(&key(200), address(3), COIN, 1_000, 0, network);
+    let txid = spend.txid();
+    nodes[0].submit_transfer(spend, TIME).unwrap().unwrap();
+    // Node 1 hears of the transfer but not of the block (headers, blocks and block
+    // announcements lost): to node 1 its sender has nothing, and it refuses it.
+    let link = connect(&mut nodes, 0, 1, 7);
+    pump(&mut nodes, &[link], |_, message| match message {
+        Message::Headers(_) | Message::Block(_) => None,
+        Message::Inv(items) => {
+            let transfers: Vec<Inventory> = items
+                .into_iter()
+                .filter(|item| matches!(item, Inventory::Transfer(_)))
+                .collect();
+            (!transfers.is_empty()).then_some(Message::Inv(transfers))
+        }
+        other => Some(other),
+    });
+    assert!(!pending(&nodes[1], &txid), "refused without its funding");
+    // Node 1 gets the block, and node 0 announces the transfer again on a new connection.
+    nodes[1].block_found(block, TIME).unwrap();
+    nodes[0].disconnected(7, TIME);
+    nodes[1].disconnected(7, TIME);
+    let link = connect(&mut nodes, 0, 1, 8);
+    pump(&mut nodes, &[link], intact);
+    assert!(pending(&nodes[1], &txid), "asked for again on the new tip");
 }
