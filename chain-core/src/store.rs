@@ -12,6 +12,7 @@ use crate::block::{Block, Header};
 use crate::error::StoreError;
 use crate::hash::{BlockHash, Txid};
 use crate::pow::Work;
+use crate::protocol::BanTarget;
 use crate::state::{AccountEntry, AccountRead, BlockUndo};
 use crate::tx::{Transaction, Transfer};
 use crate::units::Height;
@@ -177,6 +178,12 @@ pub trait ChainRead: AccountRead {
     fn known_peers(&self) -> Result<Vec<(SocketAddr, u64)>, StoreError> {
         Ok(Vec::new())
     }
+    /// Bans saved by the node, with until when each lasts (unix seconds). A store that keeps
+    /// none returns nothing.
+    #[allow(clippy::missing_errors_doc)]
+    fn bans(&self) -> Result<Vec<(BanTarget, u64)>, StoreError> {
+        Ok(Vec::new())
+    }
 }
 
 /// Writing blocks, state and the mempool. Each method is atomic, and so is a batch of them.
@@ -209,6 +216,12 @@ pub trait ChainWrite {
     #[allow(clippy::missing_errors_doc)]
     fn put_known_peers(&mut self, peers: &[(SocketAddr, u64)]) -> Result<(), StoreError> {
         let _ = peers;
+        Ok(())
+    }
+    /// Replaces the saved bans. A store that keeps none ignores them.
+    #[allow(clippy::missing_errors_doc)]
+    fn put_bans(&mut self, bans: &[(BanTarget, u64)]) -> Result<(), StoreError> {
+        let _ = bans;
         Ok(())
     }
     /// While `defer` is set, [`ChainWrite::connect`] leaves the lookup indexes (txid and address

@@ -20,7 +20,7 @@ use chain_core::block::Block;
 use chain_core::chain::ChainEvent;
 use chain_core::merkle::MerkleProof;
 use chain_core::protocol::frame::{FrameError, encode_frame};
-use chain_core::protocol::{Direction, Io, NodeEvent, PeerId, Protocol};
+use chain_core::protocol::{Direction, DisconnectReason, Io, NodeEvent, PeerId, Protocol};
 use chain_core::store::Store;
 use chain_core::tx::Transaction;
 use chain_core::units::Height;
@@ -211,13 +211,18 @@ impl<S: Store> Core<S> {
             .iter()
             .map(|a| (a.addr, a.last_seen))
             .collect();
-        let _ = self
-            .protocol
-            .ledger_mut()
-            .chain_mut()
-            .store_mut()
-            .put_known_peers(&peers);
+        let _ = self.store_mut().put_known_peers(&peers);
+        self.save_bans();
         self.protocol.into_ledger().into_store()
+    }
+
+    /// Saves the bans in force, so that neither a restart nor a crash lifts them (called on
+    /// each new ban and at shutdown). A failure only costs the bans a restart would keep.
+    fn save_bans(&mut self) {
+        let bans = self.protocol.bans(unix_now());
+        if let Err(error) = self.store_mut().put_bans(&bans) {
+            tracing::warn!(%error, "could not save the bans");
+        }
     }
 
     /// Whether blocks are streaming in: far behind, with a batch stored within [`SYNC_STALL`].
@@ -399,6 +404,9 @@ impl<S: Store> Core<S> {
                 }
                 Io::Disconnect(peer, reason) => {
                     tracing::debug!(peer, ?reason, "disconnecting");
+                    if matches!(reason, DisconnectReason::Banned(_)) {
+                        self.save_bans();
+                    }
                     if let Some(connection) = self.connections.remove(&peer) {
                         connection.cancel.cancel();
                     }

@@ -150,11 +150,15 @@ pub async fn start<S: Store + Send + 'static>(
     let seed = config.seed;
     let open = tokio::task::spawn_blocking(move || -> Result<Protocol<S>, chain_core::Error> {
         let saved_peers = store.known_peers()?;
+        let saved_bans = store.bans()?;
         let mut ledger = Ledger::open(params, store, mempool, now)?;
         ledger.chain_mut().set_verify_threads(verify_threads);
         let mut protocol = Protocol::new(ledger, protocol_config, seed);
         for (addr, seen) in saved_peers {
             protocol.add_address(addr, seen);
+        }
+        for (target, until) in saved_bans {
+            protocol.restore_ban(target, until);
         }
         Ok(protocol)
     });

@@ -6,6 +6,7 @@
 use crate::error::{Error, corrupt};
 use crate::row;
 use crate::store::SqliteStore;
+use chain_core::protocol::BanTarget;
 use rusqlite::params;
 
 /// A known peer.
@@ -110,6 +111,47 @@ impl SqliteStore {
         tx.commit()?;
         Ok(())
     }
+
+    /// Replaces the saved bans: every other row's ban is lifted, a row kept only for its ban
+    /// goes, and each target gets its time (a known peer's row keeps when it was last seen).
+    ///
+    /// # Errors
+    ///
+    /// A SQLite failure, or a time at or beyond 2^63.
+    pub fn replace_bans(&mut self, bans: &[(BanTarget, u64)]) -> Result<(), Error> {
+        let tx = self.begin()?;
+        tx.execute(
+            "DELETE FROM peers WHERE ban_until != 0 AND last_seen = 0",
+            [],
+        )?;
+        tx.execute("UPDATE peers SET ban_until = 0 WHERE ban_until != 0", [])?;
+        for (target, until) in bans {
+            tx.prepare_cached(
+                "INSERT INTO peers (address, last_seen, ban_until) VALUES (?1, 0, ?2)
+                 ON CONFLICT(address) DO UPDATE SET ban_until = excluded.ban_until",
+            )?
+            .execute(params![
+                target.to_string(),
+                row::to_sql_int(*until, "ban time")?
+            ])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The saved bans. Rows whose address no longer parses (none are written so) are skipped.
+    ///
+    /// # Errors
+    ///
+    /// A SQLite failure, or a damaged row ([`Error::Corrupt`]).
+    pub fn saved_bans(&self) -> Result<Vec<(BanTarget, u64)>, Error> {
+        Ok(self
+            .peers()?
+            .into_iter()
+            .filter(|p| p.ban_until != 0)
+            .filter_map(|p| p.address.parse().ok().map(|target| (target, p.ban_until)))
+            .collect())
+    }
 }
 
 #[cfg(test)]
@@ -143,6 +185,38 @@ mod tests {
         assert!(!store.remove_peer("127.0.0.1:7510").unwrap());
         assert_eq!(store.peers().unwrap(), vec![peer("127.0.0.2:7510", 20, 0)]);
         assert!(store.put_peer(&peer("x", u64::MAX, 0)).is_err());
+    }
+
+    #[test]
+    fn bans_are_replaced_whole_and_leave_known_peers_alone() {
+        let mut store = SqliteStore::open_in_memory(&ChainParams::regtest()).unwrap();
+        let known: std::net::SocketAddr = "127.0.0.1:7510".parse().unwrap();
+        store.replace_known_peers(&[(known, 50)]).unwrap();
+        let ip = BanTarget::Ip("192.0.2.7".parse().unwrap());
+        let socket = BanTarget::Socket(known);
+        store.replace_bans(&[(ip, 1_000), (socket, 2_000)]).unwrap();
+        let mut bans = store.saved_bans().unwrap();
+        bans.sort_unstable();
+        assert_eq!(bans, vec![(ip, 1_000), (socket, 2_000)]);
+        // A banned peer is not offered for dialling, and keeps its last-seen time.
+        assert!(
+            chain_core::store::ChainRead::known_peers(&store)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(store.peers().unwrap()[0], peer("127.0.0.1:7510", 50, 2_000));
+        // Saving the known peers keeps the bans; saving fewer bans lifts the others.
+        store.replace_known_peers(&[(known, 60)]).unwrap();
+        assert_eq!(store.saved_bans().unwrap().len(), 2);
+        store.replace_bans(&[(ip, 3_000)]).unwrap();
+        assert_eq!(store.saved_bans().unwrap(), vec![(ip, 3_000)]);
+        assert_eq!(
+            chain_core::store::ChainRead::known_peers(&store).unwrap(),
+            vec![(known, 60)]
+        );
+        store.replace_bans(&[]).unwrap();
+        assert!(store.saved_bans().unwrap().is_empty());
+        assert_eq!(store.peers().unwrap(), vec![peer("127.0.0.1:7510", 60, 0)]);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use chain_core::encode::Decode;
 use chain_core::error::StoreError;
 use chain_core::hash::{BlockHash, Txid};
 use chain_core::pow::Work;
+use chain_core::protocol::BanTarget;
 use chain_core::state::{Account, AccountRead, BlockUndo};
 use chain_core::store::{BlockMeta, ChainRead, HistoryCursor, HistoryEntry, TxLocation};
 use chain_core::tx::Transfer;
@@ -313,6 +314,10 @@ impl ChainRead for SqliteStore {
             .filter(|p| p.ban_until == 0)
             .filter_map(|p| p.address.parse().ok().map(|addr| (addr, p.last_seen)))
             .collect())
+    }
+
+    fn bans(&self) -> Result<Vec<(BanTarget, u64)>, StoreError> {
+        Ok(self.saved_bans()?)
     }
 }
 

@@ -21,6 +21,7 @@ use chain_core::block::Block;
 use chain_core::encode::Encode;
 use chain_core::error::StoreError;
 use chain_core::hash::{BlockHash, Txid};
+use chain_core::protocol::BanTarget;
 use chain_core::state::AccountEntry;
 use chain_core::store::{BlockMeta, BlockStatus, ChainWrite, ConnectBlock, DisconnectBlock};
 use chain_core::tx::Transfer;
@@ -279,6 +280,11 @@ impl ChainWrite for SqliteStore {
 
     fn put_known_peers(&mut self, peers: &[(std::net::SocketAddr, u64)]) -> Result<(), StoreError> {
         let result = self.replace_known_peers(peers);
+        self.watch(result)
+    }
+
+    fn put_bans(&mut self, bans: &[(BanTarget, u64)]) -> Result<(), StoreError> {
+        let result = self.replace_bans(bans);
         self.watch(result)
     }
 

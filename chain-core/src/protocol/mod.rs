@@ -24,7 +24,7 @@ pub mod peer;
 
 pub use frame::FrameError;
 pub use message::{Inventory, Message, PeerAddress, Version};
-pub use peer::{BAN_SCORE, Direction, PeerId, Penalty};
+pub use peer::{BAN_SCORE, BanTarget, Direction, PeerId, Penalty};
 
 use crate::block::Header;
 use crate::chain::{AcceptStatus, ChainEvent};
@@ -224,7 +224,7 @@ pub struct Protocol<S: Store> {
     peers: BTreeMap<PeerId, Peer>,
     dialing: HashMap<SocketAddr, u64>,
     addresses: HashMap<SocketAddr, AddressInfo>,
-    bans: HashMap<BanKey, u64>,
+    bans: HashMap<BanTarget, u64>,
     /// Validated headers whose blocks are not stored yet.
     headers: HashMap<BlockHash, PendingHeader>,
     /// The pending headers by parent, to find those a stored block lets in.
@@ -244,24 +244,6 @@ pub struct Protocol<S: Store> {
     next_resync_at: u64,
     next_rotate_at: u64,
     outbox: Vec<Io>,
-}
-
-/// What a ban applies to: an IP address, or on loopback (where every local node shares one IP)
-/// the exact socket address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum BanKey {
-    Ip(std::net::IpAddr),
-    Socket(SocketAddr),
-}
-
-impl BanKey {
-    fn of(addr: SocketAddr) -> Self {
-        if addr.ip().is_loopback() {
-            BanKey::Socket(addr)
-        } else {
-            BanKey::Ip(addr.ip())
-        }
-    }
 }
 
 impl<S: Store> Protocol<S> {
@@ -408,9 +390,29 @@ impl<S: Store> Protocol<S> {
         info.last_seen = info.last_seen.max(last_seen);
     }
 
+    /// The bans in force at `now`, until when each lasts, in a stable order: what a node saves
+    /// so that a restart does not lift them.
+    pub fn bans(&self, now: u64) -> Vec<(BanTarget, u64)> {
+        let mut bans: Vec<(BanTarget, u64)> = self
+            .bans
+            .iter()
+            .filter(|(_, until)| **until > now)
+            .map(|(target, until)| (*target, *until))
+            .collect();
+        bans.sort_unstable();
+        bans
+    }
+
+    /// Bans `target` until `until` (unix seconds), as saved before a restart; a longer ban
+    /// already in force stays.
+    pub fn restore_ban(&mut self, target: BanTarget, until: u64) {
+        let entry = self.bans.entry(target).or_insert(until);
+        *entry = (*entry).max(until);
+    }
+
     fn is_banned(&self, addr: SocketAddr, now: u64) -> bool {
         self.bans
-            .get(&BanKey::of(addr))
+            .get(&BanTarget::of(addr))
             .is_some_and(|until| *until > now)
     }
 
@@ -496,8 +498,10 @@ impl<S: Store> Protocol<S> {
             score,
         }));
         if score >= BAN_SCORE {
-            self.bans
-                .insert(BanKey::of(addr), now.saturating_add(self.config.ban_secs));
+            self.bans.insert(
+                BanTarget::of(addr),
+                now.saturating_add(self.config.ban_secs),
+            );
             self.addresses.remove(&addr);
             self.outbox
                 .push(Io::Disconnect(peer, DisconnectReason::Banned(penalty)));

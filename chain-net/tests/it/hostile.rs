@@ -6,7 +6,8 @@
 
 use crate::raw::RawPeer;
 use crate::support::{
-    extend, mine_until, node_with_store, params, solve, unix_now, wait_for, wait_for_tip,
+    extend, mine_until, node_with_params, node_with_store, params, solve, sqlite_store, unix_now,
+    wait_for, wait_for_tip,
 };
 use chain_core::block::Block;
 use chain_core::hash::Txid;
@@ -15,7 +16,7 @@ use chain_core::mempool::MempoolPolicy;
 use chain_core::merkle::merkle_root;
 use chain_core::params::ChainParams;
 use chain_core::protocol::frame::MAX_PAYLOAD;
-use chain_core::protocol::{Inventory, Message, NodeEvent, PeerId, Penalty};
+use chain_core::protocol::{BanTarget, Inventory, Message, NodeEvent, PeerId, Penalty};
 use chain_core::store::MemoryStore;
 use chain_core::testkit::{Rng, address, key, transfer};
 use chain_core::tx::Transaction;
@@ -188,6 +189,52 @@ async fn garbage_bytes_get_the_peer_banned() {
     drop(raw);
     assert_banned(&s.node, local).await;
     s.assert_still_serves_the_good_peer().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ban_is_saved_when_made_and_outlives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let params = params();
+    let node = node_with_params(
+        params.clone(),
+        vec![],
+        None,
+        105,
+        sqlite_store(&dir, &params),
+    )
+    .await;
+    let mut raw = RawPeer::connect(node.listen_addr().unwrap()).await;
+    raw.handshake().await;
+    raw.send_raw(&[0xff; 64]).await;
+    raw.expect_closed().await;
+    let local = raw.local;
+    drop(raw);
+    // In the store at once (another connection to the same file sees it), not only at shutdown:
+    // a crash does not lift it.
+    let reader = sqlite_store(&dir, &params);
+    let banned = BanTarget::Socket(local);
+    wait_for("the ban in the store", 10, || {
+        let found = reader
+            .saved_bans()
+            .unwrap()
+            .iter()
+            .any(|(target, until)| *target == banned && *until > unix_now());
+        async move { found.then_some(()) }
+    })
+    .await;
+    drop(reader);
+    node.shutdown().await;
+    // Started again on the same store, the node still refuses that address.
+    let node = node_with_params(
+        params.clone(),
+        vec![],
+        None,
+        106,
+        sqlite_store(&dir, &params),
+    )
+    .await;
+    assert_banned(&node, local).await;
+    node.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
