@@ -1,0 +1,231 @@
+//! The wallet: a user's balance, address (with its QR code) and history, and the send form,
+//! which checks a transfer, signs it with the key the password unlocks and hands it to the node.
+//! Kept apart because it is the only place that unlocks a user's key and spends their coins.
+
+use super::history::{HISTORY_PAGE, HistoryQuery};
+use super::{Form, PageError, html, layout, parse_address, redirect, respond, tx_row};
+use crate::app::App;
+use crate::session::Ctx;
+use crate::templates::*;
+use chain_core::hash::Txid;
+use chain_core::keystore::{self, KeystoreError};
+use chain_core::store::HistoryCursor;
+use chain_core::tx::UnsignedTransfer;
+use chain_core::units::Amount;
+use chain_store::users::User;
+use std::convert::Infallible;
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+/// The default fee offered by the send form.
+const DEFAULT_FEE: &str = "0.00001";
+
+async fn wallet_page(
+    ctx: &Ctx,
+    app: &App,
+    status: StatusCode,
+    error: Option<String>,
+    form: SendForm,
+    before: Option<HistoryCursor>,
+) -> Result<Response, PageError> {
+    let Some(session) = &ctx.session else {
+        return Ok(redirect("/login"));
+    };
+    let user = &session.user;
+    let node = &app.api.node;
+    let address = parse_address(app, &user.address)
+        .map_err(|e| PageError::new(StatusCode::INTERNAL_SERVER_ERROR, "Damaged account", e))?;
+    let account = node.account(address).await?;
+    let history = node.history(address, before, HISTORY_PAGE).await?;
+    // Pending transfers lead the first page only.
+    let mut rows: Vec<TxRow> = if before.is_none() {
+        node.mempool()
+            .await?
+            .iter()
+            .filter(|p| p.tx.to == user.address || p.tx.from.as_deref() == Some(&user.address))
+            .map(|p| tx_row(&p.tx, "pending".into(), Some(&user.address)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    rows.extend(history.items.iter().map(|item| {
+        tx_row(
+            &item.tx,
+            format!("block {} · {} conf.", item.height, item.confirmations),
+            Some(&user.address),
+        )
+    }));
+    let available = Amount(account.balance.0.saturating_sub(account.pending_out.0));
+    let qr = qrcode::QrCode::new(user.address.as_bytes())
+        .map(|code| {
+            let svg = code
+                .render::<qrcode::render::svg::Color<'_>>()
+                .min_dimensions(168, 168)
+                .quiet_zone(true)
+                .build();
+            match svg.find("<svg") {
+                Some(start) => svg[start..].to_string(),
+                None => svg,
+            }
+        })
+        .unwrap_or_default();
+    let page = WalletPage {
+        layout: layout(ctx, app, "Wallet", "wallet"),
+        username: user.username.clone(),
+        address: user.address.clone(),
+        qr,
+        balance: account.balance.to_string(),
+        pending_in: account.pending_in.to_string(),
+        pending_out: account.pending_out.to_string(),
+        available: available.to_string(),
+        error,
+        form: SendForm {
+            fee: if form.fee.is_empty() {
+                DEFAULT_FEE.into()
+            } else {
+                form.fee
+            },
+            ..form
+        },
+        history: rows,
+        paging: Paging::of(&history, before),
+        miner_running: app.miners.is_running(user.id).await,
+    };
+    Ok(html(ctx, status, &page))
+}
+
+pub(super) async fn wallet(
+    query: HistoryQuery,
+    ctx: Ctx,
+    app: App,
+) -> Result<Response, Infallible> {
+    let result = async {
+        let before = query.cursor()?;
+        wallet_page(
+            &ctx,
+            &app,
+            StatusCode::OK,
+            None,
+            SendForm::default(),
+            before,
+        )
+        .await
+    };
+    respond(&ctx, &app, result.await)
+}
+
+/// Checks and sends a transfer; `Err` is the message shown with the form.
+async fn send_transfer(
+    app: &App,
+    user: &User,
+    form: &Form,
+) -> Result<Result<Txid, (StatusCode, String)>, PageError> {
+    let field = |name: &str| {
+        form.get(name)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let bad = |message: String| Ok(Err((StatusCode::BAD_REQUEST, message)));
+    let to_text = field("to");
+    let to = match parse_address(app, &to_text) {
+        Ok(to) => to,
+        Err(message) => return bad(message),
+    };
+    let Some(amount) = Amount::parse_coins(&field("amount")) else {
+        return bad(format!(
+            "“{}” is not an amount of coins (for example 1.5, at most 8 decimals).",
+            field("amount")
+        ));
+    };
+    if amount == Amount::ZERO {
+        return bad("The amount must be more than zero.".into());
+    }
+    let Some(fee) = Amount::parse_coins(&field("fee")) else {
+        return bad(format!(
+            "“{}” is not a fee in coins (for example {DEFAULT_FEE}).",
+            field("fee")
+        ));
+    };
+    let own = parse_address(app, &user.address)
+        .map_err(|e| PageError::new(StatusCode::INTERNAL_SERVER_ERROR, "Damaged account", e))?;
+    let account = app.api.node.account(own).await?;
+    let available = Amount(account.balance.0.saturating_sub(account.pending_out.0));
+    let Some(needed) = amount.checked_add(fee) else {
+        return bad("The amount plus the fee is too large.".into());
+    };
+    if available < needed {
+        return Ok(Err((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "Too little balance: {available} available ({} confirmed, {} pending out), \
+                 {needed} needed (amount plus fee). Nothing was sent.",
+                account.balance, account.pending_out
+            ),
+        )));
+    }
+    let password = form.get("password").cloned().unwrap_or_default();
+    let record = user.secret_key.clone();
+    let key = tokio::task::spawn_blocking(move || keystore::decrypt(&record, password.as_bytes()))
+        .await
+        .map_err(|e| {
+            PageError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Server error",
+                e.to_string(),
+            )
+        })?;
+    let key = match key {
+        Ok(key) => key,
+        Err(KeystoreError::WrongPassword) => {
+            return Ok(Err((
+                StatusCode::UNAUTHORIZED,
+                "Wrong password: nothing was sent.".into(),
+            )));
+        }
+        Err(e) => {
+            return Err(PageError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Damaged key",
+                e.to_string(),
+            ));
+        }
+    };
+    let transfer = UnsignedTransfer {
+        to,
+        amount,
+        fee,
+        nonce: account.next_nonce,
+        memo: Vec::new(),
+    }
+    .sign(&key, app.api.node.params().network_id);
+    match app.api.node.submit_transfer(transfer).await? {
+        Ok(txid) => Ok(Ok(txid)),
+        Err(refused) => Ok(Err((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("The node refused the transfer: {refused}. Nothing was sent."),
+        ))),
+    }
+}
+
+pub(super) async fn send(ctx: Ctx, form: Form, app: App) -> Result<Response, Infallible> {
+    let Some(session) = ctx.session.clone() else {
+        return Ok(redirect("/login"));
+    };
+    if !ctx.csrf_ok(&form) {
+        return respond(&ctx, &app, Err(PageError::csrf()));
+    }
+    let result = async {
+        match send_transfer(&app, &session.user, &form).await? {
+            Ok(txid) => Ok(redirect(&format!("/receipt/{txid}"))),
+            Err((status, message)) => {
+                let kept = SendForm {
+                    to: form.get("to").cloned().unwrap_or_default(),
+                    amount: form.get("amount").cloned().unwrap_or_default(),
+                    fee: form.get("fee").cloned().unwrap_or_default(),
+                };
+                wallet_page(&ctx, &app, status, Some(message), kept, None).await
+            }
+        }
+    };
+    respond(&ctx, &app, result.await)
+}
