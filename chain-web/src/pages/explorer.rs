@@ -87,9 +87,15 @@ async fn tx_page(ctx: &Ctx, app: &App, id: &str, receipt: bool) -> Result<Respon
         )
     })?;
     let Some(TxLookup { tx, status }) = app.api.node.transfer(txid).await? else {
-        return Err(PageError::not_found(format!(
-            "No transfer {txid} is known to this node (neither pending nor in a block)."
-        )));
+        let mut message =
+            format!("No transfer {txid} is known to this node (neither pending nor in a block).");
+        if let Some((indexed, tip)) = crate::api::index_lag(&app.api.node).await {
+            message.push_str(&format!(
+                " It is still indexing blocks {} to {tip} after a sync: try again in a moment.",
+                indexed.0 + 1
+            ));
+        }
+        return Err(PageError::not_found(message));
     };
     let (confirmed, block_height, block_hash) = match &status {
         TxStatus::Confirmed { block, height, .. } => (true, height.0, block.to_string()),
