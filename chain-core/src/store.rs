@@ -218,10 +218,11 @@ pub trait ChainWrite {
         let _ = peers;
         Ok(())
     }
-    /// Replaces the saved bans. A store that keeps none ignores them.
+    /// Saves bans (each replaces what was saved for its target), and lifts the saved bans that
+    /// ended by `now` (unix seconds). A store that keeps none ignores them.
     #[allow(clippy::missing_errors_doc)]
-    fn put_bans(&mut self, bans: &[(BanTarget, u64)]) -> Result<(), StoreError> {
-        let _ = bans;
+    fn put_bans(&mut self, bans: &[(BanTarget, u64)], now: u64) -> Result<(), StoreError> {
+        let _ = (bans, now);
         Ok(())
     }
     /// While `defer` is set, [`ChainWrite::connect`] leaves the lookup indexes (txid and address

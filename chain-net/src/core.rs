@@ -20,7 +20,7 @@ use chain_core::block::Block;
 use chain_core::chain::ChainEvent;
 use chain_core::merkle::MerkleProof;
 use chain_core::protocol::frame::{FrameError, encode_frame};
-use chain_core::protocol::{Direction, DisconnectReason, Io, NodeEvent, PeerId, Protocol};
+use chain_core::protocol::{BanTarget, Direction, Io, NodeEvent, PeerId, Protocol};
 use chain_core::store::Store;
 use chain_core::tx::Transaction;
 use chain_core::units::Height;
@@ -212,15 +212,28 @@ impl<S: Store> Core<S> {
             .map(|a| (a.addr, a.last_seen))
             .collect();
         let _ = self.store_mut().put_known_peers(&peers);
-        self.save_bans();
+        let now = unix_now();
+        let bans = self.protocol.bans(now);
+        self.save_bans(&bans, now);
         self.protocol.into_ledger().into_store()
     }
 
-    /// Saves the bans in force, so that neither a restart nor a crash lifts them (called on
-    /// each new ban and at shutdown). A failure only costs the bans a restart would keep.
-    fn save_bans(&mut self) {
-        let bans = self.protocol.bans(unix_now());
-        if let Err(error) = self.store_mut().put_bans(&bans) {
+    /// Saves the bans made since the last save, so that neither a restart nor a crash lifts
+    /// them. Not while a batch of blocks is open: the write would join the batch, and a failure
+    /// to save a ban must not cost the blocks (the bans wait for the commit).
+    fn save_new_bans(&mut self) {
+        if self.batch_open {
+            return;
+        }
+        let bans = self.protocol.take_new_bans();
+        if !bans.is_empty() {
+            self.save_bans(&bans, unix_now());
+        }
+    }
+
+    /// A failure only costs the bans a restart would keep.
+    fn save_bans(&mut self, bans: &[(BanTarget, u64)], now: u64) {
+        if let Err(error) = self.store_mut().put_bans(bans, now) {
             tracing::warn!(%error, "could not save the bans");
         }
     }
@@ -293,6 +306,7 @@ impl<S: Store> Core<S> {
         let committed = self.store_mut().end_batch();
         self.store_mut().defer_indexes(false);
         self.batch_open = false;
+        self.save_new_bans();
         self.last_batch = Some(std::time::Instant::now());
         let counters = &self.counters;
         counters
@@ -376,6 +390,7 @@ impl<S: Store> Core<S> {
 
     /// Carries out what the protocol asked for; events wait while a batch is open.
     fn execute(&mut self) {
+        self.save_new_bans();
         let network = self.protocol.ledger().params().network_id;
         let mut ios = self.protocol.drain_io();
         if self.batch_open {
@@ -404,9 +419,6 @@ impl<S: Store> Core<S> {
                 }
                 Io::Disconnect(peer, reason) => {
                     tracing::debug!(peer, ?reason, "disconnecting");
-                    if matches!(reason, DisconnectReason::Banned(_)) {
-                        self.save_bans();
-                    }
                     if let Some(connection) = self.connections.remove(&peer) {
                         connection.cancel.cancel();
                     }

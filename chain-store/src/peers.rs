@@ -112,19 +112,24 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Replaces the saved bans: every other row's ban is lifted, a row kept only for its ban
-    /// goes, and each target gets its time (a known peer's row keeps when it was last seen).
+    /// Saves bans (each replaces what was saved for its target; a known peer's row keeps when
+    /// it was last seen), and lifts the bans that ended by `now`: a row kept only for its ban
+    /// goes. A time past 2^63 - 1 is saved as 2^63 - 1.
     ///
     /// # Errors
     ///
-    /// A SQLite failure, or a time at or beyond 2^63.
-    pub fn replace_bans(&mut self, bans: &[(BanTarget, u64)]) -> Result<(), Error> {
+    /// A SQLite failure, or a time `now` at or beyond 2^63.
+    pub fn save_bans(&mut self, bans: &[(BanTarget, u64)], now: u64) -> Result<(), Error> {
+        let now = row::to_sql_int(now, "time")?;
         let tx = self.begin()?;
-        tx.execute(
-            "DELETE FROM peers WHERE ban_until != 0 AND last_seen = 0",
-            [],
-        )?;
-        tx.execute("UPDATE peers SET ban_until = 0 WHERE ban_until != 0", [])?;
+        tx.prepare_cached(
+            "DELETE FROM peers WHERE ban_until != 0 AND ban_until <= ?1 AND last_seen = 0",
+        )?
+        .execute([now])?;
+        tx.prepare_cached(
+            "UPDATE peers SET ban_until = 0 WHERE ban_until != 0 AND ban_until <= ?1",
+        )?
+        .execute([now])?;
         for (target, until) in bans {
             tx.prepare_cached(
                 "INSERT INTO peers (address, last_seen, ban_until) VALUES (?1, 0, ?2)
@@ -132,7 +137,7 @@ impl SqliteStore {
             )?
             .execute(params![
                 target.to_string(),
-                row::to_sql_int(*until, "ban time")?
+                i64::try_from(*until).unwrap_or(i64::MAX)
             ])?;
         }
         tx.commit()?;
@@ -188,33 +193,33 @@ mod tests {
     }
 
     #[test]
-    fn bans_are_replaced_whole_and_leave_known_peers_alone() {
+    fn bans_are_saved_lifted_when_over_and_leave_known_peers_alone() {
         let mut store = SqliteStore::open_in_memory(&ChainParams::regtest()).unwrap();
         let known: std::net::SocketAddr = "127.0.0.1:7510".parse().unwrap();
         store.replace_known_peers(&[(known, 50)]).unwrap();
         let ip = BanTarget::Ip("192.0.2.7".parse().unwrap());
         let socket = BanTarget::Socket(known);
-        store.replace_bans(&[(ip, 1_000), (socket, 2_000)]).unwrap();
+        store.save_bans(&[(ip, 1_000)], 100).unwrap();
+        store.save_bans(&[(socket, 2_000)], 100).unwrap();
         let mut bans = store.saved_bans().unwrap();
         bans.sort_unstable();
         assert_eq!(bans, vec![(ip, 1_000), (socket, 2_000)]);
-        // A banned peer is not offered for dialling, and keeps its last-seen time.
-        assert!(
-            chain_core::store::ChainRead::known_peers(&store)
-                .unwrap()
-                .is_empty()
-        );
+        // A banned known peer keeps its row and last-seen time, and is still listed: the
+        // protocol, which restores the ban, does not dial it while it lasts.
         assert_eq!(store.peers().unwrap()[0], peer("127.0.0.1:7510", 50, 2_000));
-        // Saving the known peers keeps the bans; saving fewer bans lifts the others.
+        let known_peers = |store: &SqliteStore| chain_core::store::ChainRead::known_peers(store);
+        assert_eq!(known_peers(&store).unwrap(), vec![(known, 50)]);
+        // Saving the known peers keeps the bans.
         store.replace_known_peers(&[(known, 60)]).unwrap();
         assert_eq!(store.saved_bans().unwrap().len(), 2);
-        store.replace_bans(&[(ip, 3_000)]).unwrap();
-        assert_eq!(store.saved_bans().unwrap(), vec![(ip, 3_000)]);
-        assert_eq!(
-            chain_core::store::ChainRead::known_peers(&store).unwrap(),
-            vec![(known, 60)]
-        );
-        store.replace_bans(&[]).unwrap();
+        // At time 1,500 the IP's ban is over: its row (kept only for the ban) goes.
+        store.save_bans(&[], 1_500).unwrap();
+        assert_eq!(store.saved_bans().unwrap(), vec![(socket, 2_000)]);
+        // A ban's time is replaced, and one past 2^63 - 1 is saved as 2^63 - 1.
+        store.save_bans(&[(socket, u64::MAX)], 1_500).unwrap();
+        assert_eq!(store.saved_bans().unwrap(), vec![(socket, i64::MAX as u64)]);
+        store.save_bans(&[(socket, 3_000)], 2_500).unwrap();
+        store.save_bans(&[], 3_000).unwrap();
         assert!(store.saved_bans().unwrap().is_empty());
         assert_eq!(store.peers().unwrap(), vec![peer("127.0.0.1:7510", 60, 0)]);
     }

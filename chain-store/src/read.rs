@@ -311,7 +311,9 @@ impl ChainRead for SqliteStore {
         Ok(self
             .peers()?
             .into_iter()
-            .filter(|p| p.ban_until == 0)
+            // Rows kept only for a ban are not peers to dial; a banned known peer is listed,
+            // and the protocol, which restores its ban, does not dial it while the ban lasts.
+            .filter(|p| p.last_seen != 0)
             .filter_map(|p| p.address.parse().ok().map(|addr| (addr, p.last_seen)))
             .collect())
     }

@@ -283,8 +283,8 @@ impl ChainWrite for SqliteStore {
         self.watch(result)
     }
 
-    fn put_bans(&mut self, bans: &[(BanTarget, u64)]) -> Result<(), StoreError> {
-        let result = self.replace_bans(bans);
+    fn put_bans(&mut self, bans: &[(BanTarget, u64)], now: u64) -> Result<(), StoreError> {
+        let result = self.save_bans(bans, now);
         self.watch(result)
     }
 

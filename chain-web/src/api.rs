@@ -199,8 +199,8 @@ fn not_found_at(what: String, index_lag: Option<(Height, Height)>) -> ApiError {
             404,
             "not_found",
             format!(
-                "{what} not found up to height {indexed}; this node is still indexing blocks \
-                 {} to {tip} after a sync: ask again in a moment",
+                "{what} not found up to height {indexed}; this node has not indexed blocks {} \
+                 to {tip} yet (it indexes them once a sync is over): ask again later",
                 indexed.0 + 1
             ),
         ),
@@ -469,8 +469,8 @@ mod tests {
         assert_eq!((behind.status, behind.code), (404, "not_found"));
         assert_eq!(
             behind.message,
-            "transfer 00ff not found up to height 90; this node is still indexing blocks 91 to \
-             100 after a sync: ask again in a moment"
+            "transfer 00ff not found up to height 90; this node has not indexed blocks 91 to \
+             100 yet (it indexes them once a sync is over): ask again later"
         );
         let error = not_found_at(what(), None);
         assert_eq!(error.message, "transfer 00ff not found");

@@ -225,6 +225,8 @@ pub struct Protocol<S: Store> {
     dialing: HashMap<SocketAddr, u64>,
     addresses: HashMap<SocketAddr, AddressInfo>,
     bans: HashMap<BanTarget, u64>,
+    /// Bans made since the adapter last took them (to save them).
+    new_bans: Vec<(BanTarget, u64)>,
     /// Validated headers whose blocks are not stored yet.
     headers: HashMap<BlockHash, PendingHeader>,
     /// The pending headers by parent, to find those a stored block lets in.
@@ -240,6 +242,7 @@ pub struct Protocol<S: Store> {
     /// `notfound`, or the transfer is refused.
     requested_transfers: BoundedSet<Txid>,
     /// Transfers refused since the tip last changed: not asked for until it changes again.
+    /// (then the latest are asked again of a peer that has them: `request_refused_again`).
     rejected_transfers: BoundedSet<Txid>,
     next_resync_at: u64,
     next_rotate_at: u64,
@@ -259,6 +262,7 @@ impl<S: Store> Protocol<S> {
             dialing: HashMap::new(),
             addresses: HashMap::new(),
             bans: HashMap::new(),
+            new_bans: Vec::new(),
             headers: HashMap::new(),
             header_children: HashMap::new(),
             queue: BTreeSet::new(),
@@ -403,6 +407,11 @@ impl<S: Store> Protocol<S> {
         bans
     }
 
+    /// The bans made since the last call, for the adapter to save as they happen.
+    pub fn take_new_bans(&mut self) -> Vec<(BanTarget, u64)> {
+        std::mem::take(&mut self.new_bans)
+    }
+
     /// Bans `target` until `until` (unix seconds), as saved before a restart; a longer ban
     /// already in force stays.
     pub fn restore_ban(&mut self, target: BanTarget, until: u64) {
@@ -498,10 +507,12 @@ impl<S: Store> Protocol<S> {
             score,
         }));
         if score >= BAN_SCORE {
-            self.bans.insert(
+            let ban = (
                 BanTarget::of(addr),
                 now.saturating_add(self.config.ban_secs),
             );
+            self.bans.insert(ban.0, ban.1);
+            self.new_bans.push(ban);
             self.addresses.remove(&addr);
             self.outbox
                 .push(Io::Disconnect(peer, DisconnectReason::Banned(penalty)));
@@ -1126,8 +1137,8 @@ impl<S: Store> Protocol<S> {
     /// blocks are asked for in runs of at least the per-peer limit / [`SYNC_REQUEST_RUN`],
     /// not one by one as each arrives: one `getdata`, and one wake-up of each side, for many
     /// blocks. A shorter run goes when it is all there is to ask for (no block waits past the
-    /// window), when the tip's next block is among it, or when nothing is in flight (nothing
-    /// would call again).
+    /// window), when the tip's next block (or one at or below the tip, of another branch) is
+    /// among it, or when nothing is in flight (nothing would call again).
     fn wait_for_a_run(&self, window: &[(Height, BlockHash)], free: usize, max: usize) -> bool {
         if !self.far_behind() || self.in_flight.is_empty() {
             return false;
@@ -1135,7 +1146,7 @@ impl<S: Store> Protocol<S> {
         let run = (max / SYNC_REQUEST_RUN).max(1);
         let next = Height(self.ledger.chain().tip().height.0.saturating_add(1));
         let more_later = self.queue.len() > window.len();
-        let next_is_queued = window.first().is_some_and(|(height, _)| *height == next);
+        let next_is_queued = window.first().is_some_and(|(height, _)| *height <= next);
         window.len().min(free) < run && more_later && !next_is_queued
     }
 
@@ -1222,12 +1233,53 @@ impl<S: Store> Protocol<S> {
         Ok(())
     }
 
+    /// A transfer refused against the old tip (its sender unfunded, its nonce ahead) may be
+    /// valid on the new one. The refusals are forgotten, and the latest refused (at most
+    /// [`MAX_INV`]) are asked again of a ready peer that has them; the others are asked for when
+    /// announced again.
+    fn request_refused_again(&mut self) {
+        let refused: Vec<Txid> = self
+            .rejected_transfers
+            .newest_first()
+            .take(MAX_INV)
+            .copied()
+            .collect();
+        self.rejected_transfers.clear();
+        let mut requests: BTreeMap<PeerId, Vec<Inventory>> = BTreeMap::new();
+        for txid in refused {
+            let item = Inventory::Transfer(txid);
+            if self.ledger.mempool().get(&txid).is_some() {
+                continue;
+            }
+            let holder = self
+                .peers
+                .iter()
+                .find(|(_, peer)| peer.ready && peer.known.contains(&item))
+                .map(|(id, _)| *id);
+            if let Some(peer) = holder
+                && self.requested_transfers.insert(txid)
+            {
+                requests.entry(peer).or_default().push(item);
+            }
+        }
+        for (peer, items) in requests {
+            if let Some(state) = self.peers.get_mut(&peer) {
+                for item in &items {
+                    if let Inventory::Transfer(txid) = item
+                        && state.transfers_requested.len() < MAX_TRANSFERS_REQUESTED
+                    {
+                        state.transfers_requested.insert(*txid);
+                    }
+                }
+            }
+            self.send(peer, Message::GetData(items));
+        }
+    }
+
     fn publish_chain_events(&mut self, events: Vec<ChainEvent>, from: Option<PeerId>, now: u64) {
         for event in events {
             if let ChainEvent::TipChanged(change) = &event {
-                // A transfer refused against the old tip (its sender unfunded, its nonce ahead)
-                // may be valid on the new one: peers that announce it again are asked for it.
-                self.rejected_transfers.clear();
+                self.request_refused_again();
                 if let Some(last) = change.connected.last() {
                     // Announce every new tip: peers that know it already are skipped, and a peer
                     // that is behind learns where to sync to.
@@ -1361,6 +1413,7 @@ impl<S: Store> Protocol<S> {
     ///
     /// A store failure.
     pub fn tick(&mut self, now: u64) -> Result<(), Error> {
+        self.bans.retain(|_, until| *until > now);
         let mut timed_out = Vec::new();
         let mut pings = Vec::new();
         for (id, peer) in &mut self.peers {

@@ -144,6 +144,11 @@ impl<T: std::hash::Hash + Eq + Copy> BoundedSet<T> {
         self.items.contains(item)
     }
 
+    /// The items, the latest inserted first.
+    pub(crate) fn newest_first(&self) -> impl Iterator<Item = &T> {
+        self.order.iter().rev()
+    }
+
     pub(crate) fn clear(&mut self) {
         self.items.clear();
         self.order.clear();

@@ -87,14 +87,19 @@ async fn tx_page(ctx: &Ctx, app: &App, id: &str, receipt: bool) -> Result<Respon
         )
     })?;
     let Some(TxLookup { tx, status }) = app.api.node.transfer(txid).await? else {
-        let mut message =
-            format!("No transfer {txid} is known to this node (neither pending nor in a block).");
-        if let Some((indexed, tip)) = crate::api::index_lag(&app.api.node).await {
-            message.push_str(&format!(
-                " It is still indexing blocks {} to {tip} after a sync: try again in a moment.",
+        let message = match crate::api::index_lag(&app.api.node).await {
+            None => {
+                format!(
+                    "No transfer {txid} is known to this node (neither pending nor in a block)."
+                )
+            }
+            Some((indexed, tip)) => format!(
+                "No transfer {txid} is pending or in the blocks this node has indexed (up to \
+                 height {indexed}). Blocks {} to {tip} are not indexed yet (they are once a sync \
+                 is over): try again later.",
                 indexed.0 + 1
-            ));
-        }
+            ),
+        };
         return Err(PageError::not_found(message));
     };
     let (confirmed, block_height, block_hash) = match &status {
