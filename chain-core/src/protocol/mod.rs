@@ -855,18 +855,24 @@ impl<S: Store> Protocol<S> {
             self.send_getheaders(peer, hash);
         }
         if !wanted.is_empty() {
-            if let Some(state) = self.peers.get_mut(&peer) {
-                for item in &wanted {
-                    if let Inventory::Transfer(txid) = item
-                        && state.transfers_requested.len() < MAX_TRANSFERS_REQUESTED
-                    {
-                        state.transfers_requested.insert(*txid);
-                    }
-                }
-            }
-            self.send(peer, Message::GetData(wanted));
+            self.request_items(peer, wanted);
         }
         Ok(())
+    }
+
+    /// Sends `getdata` for `items`, noting the transfers among them as asked of `peer` (so that
+    /// they may be asked of another peer if this one leaves without answering).
+    fn request_items(&mut self, peer: PeerId, items: Vec<Inventory>) {
+        if let Some(state) = self.peers.get_mut(&peer) {
+            for item in &items {
+                if let Inventory::Transfer(txid) = item
+                    && state.transfers_requested.len() < MAX_TRANSFERS_REQUESTED
+                {
+                    state.transfers_requested.insert(*txid);
+                }
+            }
+        }
+        self.send(peer, Message::GetData(items));
     }
 
     fn on_getdata(&mut self, peer: PeerId, items: Vec<Inventory>, now: u64) -> Result<(), Error> {
@@ -1263,16 +1269,7 @@ impl<S: Store> Protocol<S> {
             }
         }
         for (peer, items) in requests {
-            if let Some(state) = self.peers.get_mut(&peer) {
-                for item in &items {
-                    if let Inventory::Transfer(txid) = item
-                        && state.transfers_requested.len() < MAX_TRANSFERS_REQUESTED
-                    {
-                        state.transfers_requested.insert(*txid);
-                    }
-                }
-            }
-            self.send(peer, Message::GetData(items));
+            self.request_items(peer, items);
         }
     }
 
