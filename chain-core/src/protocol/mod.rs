@@ -601,8 +601,13 @@ impl<S: Store> Protocol<S> {
                     // It does not have it after all: ask someone else.
                     if let Some(state) = self.peers.get_mut(&peer) {
                         state.known.remove(&item);
-                        if let Inventory::Transfer(txid) = item {
-                            state.transfers_requested.remove(&txid);
+                        match item {
+                            Inventory::Block(hash) => {
+                                state.pending_blocks.remove(&hash);
+                            }
+                            Inventory::Transfer(txid) => {
+                                state.transfers_requested.remove(&txid);
+                            }
                         }
                     }
                 }
@@ -725,18 +730,25 @@ impl<S: Store> Protocol<S> {
         }
     }
 
-    /// Hashes from the best known header (or tip) back to genesis: ten dense, then doubling gaps.
+    /// Hashes from the parent of the best known header (or the tip) back to genesis: ten dense,
+    /// then doubling gaps. Starting below the best header makes a peer that has it answer with
+    /// at least that header, so the node learns the peer has the chain under it (a peer on the
+    /// same tip would otherwise answer nothing, and never be asked for the pending blocks).
     pub fn locator(&self) -> Result<Vec<BlockHash>, Error> {
         let mut locator = Vec::new();
-        // Start with validated headers above the tip, newest first.
-        let mut cursor = self.best_header.map(|(hash, _)| hash);
-        while let Some(hash) = cursor {
+        // Start with validated headers above the tip, newest first; the rest of the pending
+        // chain is not walked, the stored part follows from the tip.
+        let mut cursor = self
+            .best_header
+            .and_then(|(hash, _)| self.headers.get(&hash))
+            .map(|best| best.header.prev_hash);
+        while let Some(hash) = cursor
+            && locator.len() < 10
+        {
             let Some(pending) = self.headers.get(&hash) else {
                 break;
             };
-            if locator.len() < 10 {
-                locator.push(hash);
-            }
+            locator.push(hash);
             cursor = Some(pending.header.prev_hash);
         }
         let store = self.ledger.chain().store();
@@ -839,6 +851,9 @@ impl<S: Store> Protocol<S> {
                     if !self.known_block(&hash)? {
                         unknown_block = Some(hash);
                     }
+                    // A peer announcing a block whose header is pending has the blocks under it:
+                    // it can serve them if the peer first asked does not.
+                    self.mark_has_pending(peer, hash);
                 }
                 Inventory::Transfer(txid) => {
                     if self.ledger.mempool().get(&txid).is_none()
@@ -981,16 +996,19 @@ impl<S: Store> Protocol<S> {
                     self.best_header = Some((hash, height));
                 }
             }
-            if let Some(state) = self.peers.get_mut(&peer) {
-                state.known.insert(Inventory::Block(hash));
-                if height > state.best_height {
-                    state.best_height = height;
-                }
+            if let Some(state) = self.peers.get_mut(&peer)
+                && height > state.best_height
+            {
+                state.best_height = height;
             }
+            self.mark_has_pending(peer, hash);
             last = Some(hash);
         }
-        if let Some(last) = last {
-            self.mark_ancestors_known(peer, last);
+        if let Some(last) = last
+            && let Some(state) = self.peers.get_mut(&peer)
+        {
+            // Not to be announced back to it.
+            state.known.insert(Inventory::Block(last));
         }
         if full && let Some(last) = last {
             self.send(
@@ -1005,19 +1023,18 @@ impl<S: Store> Protocol<S> {
         Ok(())
     }
 
-    /// A peer that has a block has all its ancestors: mark the pending ones as known to it, so
-    /// they can be fetched from it.
-    fn mark_ancestors_known(&mut self, peer: PeerId, hash: BlockHash) {
+    /// A peer that has a block has all its ancestors: records the pending ones as fetchable from
+    /// it. The walk ends at the first one already recorded (its ancestors are too), so marking
+    /// every header of a sync costs one step per header, not one per pending header.
+    fn mark_has_pending(&mut self, peer: PeerId, hash: BlockHash) {
         let Some(state) = self.peers.get_mut(&peer) else {
             return;
         };
-        let mut cursor = Some(hash);
-        while let Some(hash) = cursor {
-            let Some(pending) = self.headers.get(&hash) else {
-                break;
-            };
-            state.known.insert(Inventory::Block(hash));
-            cursor = Some(pending.header.prev_hash);
+        let mut cursor = hash;
+        while let Some(pending) = self.headers.get(&cursor)
+            && state.pending_blocks.insert(cursor)
+        {
+            cursor = pending.header.prev_hash;
         }
     }
 
@@ -1055,6 +1072,9 @@ impl<S: Store> Protocol<S> {
             return;
         };
         self.queue.remove(&(pending.height, *hash));
+        for peer in self.peers.values_mut() {
+            peer.pending_blocks.remove(hash);
+        }
         let parent = pending.header.prev_hash;
         if let Some(siblings) = self.header_children.get_mut(&parent) {
             siblings.retain(|h| h != hash);
@@ -1114,7 +1134,9 @@ impl<S: Store> Protocol<S> {
             let candidate = self
                 .peers
                 .iter()
-                .filter(|(_, p)| p.ready && p.known.contains(&item) && p.in_flight.len() < max)
+                .filter(|(_, p)| {
+                    p.ready && p.pending_blocks.contains(&hash) && p.in_flight.len() < max
+                })
                 .min_by_key(|(id, p)| (p.in_flight.len(), **id))
                 .map(|(id, _)| *id);
             let Some(peer) = candidate else {

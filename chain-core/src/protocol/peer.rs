@@ -182,7 +182,16 @@ pub(crate) struct Peer {
     pub(crate) best_work: Work,
     pub(crate) ping: Option<(u64, u64)>,
     pub(crate) next_ping_at: u64,
+    /// Inventory the peer is known to have, for relay: what not to announce to it again.
+    /// Bounded, so it forgets; never the record of where a block can be fetched.
     pub(crate) known: BoundedSet<Inventory>,
+    /// Pending blocks (header validated, block not stored) this peer has: the pending ancestors
+    /// of every header it sent or announced. Closed under pending ancestors, so marking a chain
+    /// stops at the first block already in it; a block leaves every peer's set when its header
+    /// stops being pending. Bounded by the pending headers, and unlike `known` it never forgets
+    /// a block the node still has to fetch (a sync of more blocks than `known` holds once
+    /// stalled for good when the early ones were evicted).
+    pub(crate) pending_blocks: HashSet<BlockHash>,
     pub(crate) in_flight: HashSet<BlockHash>,
     /// When it last delivered a block it was asked for (or was asked, with nothing pending).
     pub(crate) last_delivery: u64,
@@ -208,6 +217,7 @@ impl Peer {
             ping: None,
             next_ping_at: now,
             known: BoundedSet::new(10_000),
+            pending_blocks: HashSet::new(),
             in_flight: HashSet::new(),
             last_delivery: now,
             transfers_requested: HashSet::new(),

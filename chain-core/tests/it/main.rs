@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod encoding;
+mod liveness;
 mod memory_store;
 mod mempool;
 mod regression;
