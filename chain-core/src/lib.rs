@@ -44,6 +44,7 @@ pub mod mempool;
 pub mod merkle;
 pub mod miner;
 pub mod mining;
+pub mod node;
 pub mod params;
 pub mod pow;
 pub mod protocol;

@@ -28,6 +28,7 @@ mod error;
 mod handle;
 mod miner;
 mod node;
+mod queries;
 mod verify;
 pub mod views;
 

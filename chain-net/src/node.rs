@@ -177,7 +177,7 @@ pub async fn start<S: Store + Send + 'static>(
         })
     };
     let mut core = Core::new(
-        protocol,
+        chain_core::node::Node::new(protocol),
         events.clone(),
         dial,
         inputs.clone(),
@@ -189,8 +189,10 @@ pub async fn start<S: Store + Send + 'static>(
     let thread = std::thread::Builder::new()
         .name("chain-core".into())
         .spawn(move || {
+            // A store failure while making the first template is logged there; the loop then
+            // meets the same store at its first step.
             if mining.is_some() {
-                core.set_mining(mining);
+                let _ = core.set_mining(mining);
             }
             let store = core.run(receiver);
             drop(store);

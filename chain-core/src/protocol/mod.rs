@@ -138,6 +138,8 @@ pub enum DisconnectReason {
     AddressBanned,
     /// Replaced by another outbound peer, to keep the view of the network fresh.
     Rotated,
+    /// It reads too slowly: its send queue filled up.
+    TooSlow,
 }
 
 /// Something for subscribers (API, CLI, web).

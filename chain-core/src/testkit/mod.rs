@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod conformance;
+pub mod served;
 pub mod sim;
 
 use crate::address::Address;

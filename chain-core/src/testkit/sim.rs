@@ -1,14 +1,22 @@
-//! A deterministic simulated network: many [`Protocol`] nodes over in-memory stores, connected
-//! by links with seeded latency and loss, and partitions that open and heal. No real time and no
+//! A deterministic simulated network: many [`Node`]s (the same state machine `chain-net` runs
+//! over TCP, with its batching, index and mining policy) over in-memory stores, connected by
+//! links with seeded latency and loss, and partitions that open and heal. No real time and no
 //! sockets: virtual milliseconds advance from event to event, so a run of minutes takes moments,
 //! and any failure replays exactly from its seed.
+//!
+//! Every node mines for its own address; a block is "found" when the run's schedule says so, by
+//! sealing the node's current template and handing it back as [`Input::BlockFound`]. After each
+//! event a node is given an idle moment ([`Node::idle`]), as the TCP core thread does whenever
+//! its queue is empty.
 
 use super::{Rng, address, key, seal, transfer};
 use crate::hash::BlockHash;
 use crate::ledger::Ledger;
 use crate::mempool::MempoolPolicy;
+use crate::node::mining::MiningJob;
+use crate::node::{Idle, Input, Node, Output};
 use crate::params::ChainParams;
-use crate::protocol::{Direction, Io, Message, PeerId, Protocol, ProtocolConfig};
+use crate::protocol::{Direction, Message, PeerId, Protocol, ProtocolConfig};
 use crate::store::MemoryStore;
 use crate::units::COIN;
 use std::cmp::Reverse;
@@ -108,7 +116,9 @@ struct Link {
 pub struct Sim {
     config: SimConfig,
     rng: Rng,
-    nodes: Vec<Protocol<MemoryStore>>,
+    nodes: Vec<Node<MemoryStore>>,
+    /// Each node's current mining job.
+    jobs: Vec<Option<MiningJob>>,
     links: BTreeMap<u64, Link>,
     next_link: u64,
     queue: BinaryHeap<Reverse<(u64, u64, usize)>>,
@@ -149,7 +159,7 @@ impl Sim {
     pub fn new(config: SimConfig, seed: u64) -> Self {
         let mut rng = Rng::new(seed);
         let params = ChainParams::regtest();
-        let nodes: Vec<Protocol<MemoryStore>> = (0..config.nodes)
+        let nodes: Vec<Node<MemoryStore>> = (0..config.nodes)
             .map(|i| {
                 let ledger = Ledger::open(
                     params.clone(),
@@ -171,7 +181,10 @@ impl Sim {
                         protocol.add_address(addr_of(other), START);
                     }
                 }
-                protocol
+                let mut node = Node::new(protocol);
+                node.set_mining(Some(address(1_000 + i as u64)), START)
+                    .expect("memory store");
+                node
             })
             .collect();
         let n = nodes.len();
@@ -179,6 +192,7 @@ impl Sim {
             config,
             rng,
             nodes,
+            jobs: vec![None; n],
             links: BTreeMap::new(),
             next_link: 0,
             queue: BinaryHeap::new(),
@@ -191,6 +205,7 @@ impl Sim {
             lost: 0,
         };
         for node in 0..n {
+            sim.apply_io(node);
             let offset = sim.rng.below(1_000);
             sim.schedule(offset, Event::Tick(node));
         }
@@ -218,11 +233,19 @@ impl Sim {
         low + self.rng.below(high.saturating_sub(low) + 1)
     }
 
+    /// Hands `input` to node `node`, gives it an idle moment, and carries out what it asked.
+    fn input(&mut self, node: usize, input: Input) {
+        let now = self.now();
+        self.nodes[node].handle(input, now).expect("memory store");
+        while self.nodes[node].idle(now).expect("memory store") == Idle::Busy {}
+        self.apply_io(node);
+    }
+
     /// Carries out what node `node` asked for.
     fn apply_io(&mut self, node: usize) {
-        for io in self.nodes[node].drain_io() {
-            match io {
-                Io::Send(peer, message) => {
+        for output in self.nodes[node].drain() {
+            match output {
+                Output::Send(peer, message) => {
                     let link = peer / 2;
                     let from_a = peer % 2 == 0;
                     if !self.links.get(&link).is_some_and(|l| l.open) {
@@ -253,14 +276,16 @@ impl Sim {
                         },
                     );
                 }
-                Io::Disconnect(peer, _) => self.close_link(peer / 2),
-                Io::Connect(addr) => {
+                Output::Disconnect(peer, _) => self.close_link(peer / 2),
+                Output::Connect(addr) => {
                     if let Some(to) = node_of(addr).filter(|t| *t < self.nodes.len()) {
                         let delay = self.latency();
                         self.schedule(delay, Event::Dial { from: node, to });
                     }
                 }
-                Io::Event(_) => {}
+                Output::Mine(job) => self.jobs[node] = Some(job),
+                Output::Event(_) => {}
+                Output::Warning { what, error } => panic!("node {node} could not {what}: {error}"),
             }
         }
     }
@@ -274,11 +299,8 @@ impl Sim {
         }
         l.open = false;
         let (a, b) = (l.a, l.b);
-        let now = self.now();
-        self.nodes[a].disconnected(peer_id(link, true), now);
-        self.nodes[b].disconnected(peer_id(link, false), now);
-        self.apply_io(a);
-        self.apply_io(b);
+        self.input(a, Input::Disconnected(peer_id(link, true)));
+        self.input(b, Input::Disconnected(peer_id(link, false)));
     }
 
     fn handle(&mut self, event: Event) {
@@ -297,15 +319,11 @@ impl Sim {
                 }
                 let node = if to_a { l.a } else { l.b };
                 self.delivered += 1;
-                self.nodes[node]
-                    .received(peer_id(link, to_a), message, now)
-                    .expect("memory store");
-                self.apply_io(node);
+                self.input(node, Input::Message(peer_id(link, to_a), message));
             }
             Event::Dial { from, to } => {
                 if from == to || !self.reachable(from, to) {
-                    self.nodes[from].connect_failed(addr_of(to), now);
-                    self.apply_io(from);
+                    self.input(from, Input::ConnectFailed(addr_of(to)));
                     return;
                 }
                 let link = self.next_link;
@@ -323,39 +341,41 @@ impl Sim {
                 // The accepting side sees an ephemeral port.
                 let inbound_addr =
                     SocketAddr::new(addr_of(from).ip(), 40_000 + (link % 20_000) as u16);
-                self.nodes[to].connected(
-                    peer_id(link, false),
-                    inbound_addr,
-                    Direction::Inbound,
-                    now,
+                self.input(
+                    to,
+                    Input::Connected {
+                        peer: peer_id(link, false),
+                        addr: inbound_addr,
+                        direction: Direction::Inbound,
+                    },
                 );
-                self.nodes[from].connected(
-                    peer_id(link, true),
-                    addr_of(to),
-                    Direction::Outbound,
-                    now,
+                self.input(
+                    from,
+                    Input::Connected {
+                        peer: peer_id(link, true),
+                        addr: addr_of(to),
+                        direction: Direction::Outbound,
+                    },
                 );
-                self.apply_io(to);
-                self.apply_io(from);
             }
             Event::Tick(node) => {
-                self.nodes[node].tick(now).expect("memory store");
-                self.apply_io(node);
+                self.input(node, Input::Tick);
                 let next = 1_000 + self.rng.below(100);
                 self.schedule(next, Event::Tick(node));
             }
             Event::Mine => {
                 let node = self.rng.below(self.nodes.len() as u64) as usize;
-                let miner = address(1_000 + node as u64);
-                let mut block = self.nodes[node]
-                    .ledger()
-                    .block_template(miner, now)
-                    .expect("template");
-                seal(&mut block);
-                self.nodes[node]
-                    .block_found(block, now)
-                    .expect("own block is valid");
-                self.apply_io(node);
+                let Some(MiningJob { job, mut template }) = self.jobs[node].clone() else {
+                    return;
+                };
+                seal(&mut template);
+                self.input(
+                    node,
+                    Input::BlockFound {
+                        job,
+                        block: template,
+                    },
+                );
             }
             Event::Transfer => {
                 // Miners that have coins pay users.
@@ -384,6 +404,7 @@ impl Sim {
                     let _ = self.nodes[node]
                         .submit_transfer(t, now)
                         .expect("memory store");
+                    while self.nodes[node].idle(now).expect("memory store") == Idle::Busy {}
                     self.apply_io(node);
                 }
             }
@@ -457,14 +478,15 @@ impl Sim {
                     eprintln!(
                         "node {i}: height {} peers {:?} known {} syncing {} best header {} sync {:?} orphans {}",
                         node.ledger().chain().tip().height,
-                        node.peers()
+                        node.protocol()
+                            .peers()
                             .iter()
                             .map(|p| (p.addr, p.ready, p.best_height.0))
                             .collect::<Vec<_>>(),
-                        node.known_addresses().len(),
-                        node.is_syncing(),
-                        node.best_header_height(),
-                        node.sync_counts(),
+                        node.protocol().known_addresses().len(),
+                        node.protocol().is_syncing(),
+                        node.protocol().best_header_height(),
+                        node.protocol().sync_counts(),
                         node.ledger().chain().orphan_count(),
                     );
                 }
@@ -495,7 +517,7 @@ impl Sim {
     }
 
     /// The nodes, for checks after a run.
-    pub fn nodes(&self) -> &[Protocol<MemoryStore>] {
+    pub fn nodes(&self) -> &[Node<MemoryStore>] {
         &self.nodes
     }
 }

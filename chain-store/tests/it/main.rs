@@ -10,5 +10,6 @@ mod crash;
 mod damage;
 mod index;
 mod model;
+mod node;
 mod open;
 mod reopen;
