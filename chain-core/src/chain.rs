@@ -1,7 +1,8 @@
 //! The chain state machine: accepts blocks in any order, keeps the best valid chain connected,
 //! and says what changed.
 //!
-//! - A block is first checked on its own ([`crate::validate::check_block`]), then against its
+//! - A block is first checked on its own ([`crate::validate::check_block`]; a signature the
+//!   mempool verified already is not verified again, see [`crate::sigcache`]), then against its
 //!   ancestors (bits, time, coinbase height), then stored with its cumulative work.
 //! - A block whose parent is unknown waits in a bounded orphan pool until the parent arrives.
 //! - Fork choice: the chain with the most cumulative work wins; on a tie the first seen stays.
@@ -19,10 +20,14 @@ use crate::error::{BlockError, Error, StoreError};
 use crate::hash::BlockHash;
 use crate::params::ChainParams;
 use crate::pow::Work;
+use crate::sigcache::{DEFAULT_SIGNATURE_CACHE_ENTRIES, SignatureCache};
 use crate::state::{Account, apply_block};
 use crate::store::{BlockMeta, BlockStatus, ConnectBlock, DisconnectBlock, Store};
 use crate::units::Height;
-use crate::validate::{VerifiedBlock, check_block, check_coinbase_height, check_header_in_context};
+use crate::validate::{
+    VerifiedBlock, check_block_form, check_coinbase_height, check_header_in_context,
+    verify_block_signatures,
+};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -164,6 +169,9 @@ pub struct Chain<S: Store> {
     candidates: BTreeMap<(Work, Reverse<u64>), BlockHash>,
     next_seq: u64,
     verify_threads: usize,
+    /// Transfers whose signatures verified already (the mempool's), shared with whoever checks
+    /// blocks before the chain sees them.
+    signatures: Arc<SignatureCache>,
     /// The last blocks stored, so that connecting one right after storing it (the common case:
     /// a block on the tip) does not read and decode it back from the store.
     recent: VecDeque<(BlockHash, Arc<Block>)>,
@@ -260,6 +268,10 @@ impl<S: Store> Chain<S> {
             }
         };
         let next_seq = store.max_seq()? + 1;
+        let signatures = Arc::new(SignatureCache::new(
+            params.network_id,
+            DEFAULT_SIGNATURE_CACHE_ENTRIES,
+        ));
         let mut chain = Self {
             params,
             store,
@@ -268,6 +280,7 @@ impl<S: Store> Chain<S> {
             candidates: BTreeMap::new(),
             next_seq,
             verify_threads: 1,
+            signatures,
             recent: VecDeque::with_capacity(RECENT_BLOCKS),
             headers: HeaderCache::new(),
         };
@@ -284,6 +297,18 @@ impl<S: Store> Chain<S> {
     /// Sets how many threads verify a block's signatures (default 1).
     pub fn set_verify_threads(&mut self, threads: usize) {
         self.verify_threads = threads.max(1);
+    }
+
+    /// Replaces the cache of verified transfer signatures (to share one with the threads that
+    /// check blocks as they arrive, or to size it). A cache of another network is never
+    /// consulted.
+    pub fn set_signature_cache(&mut self, cache: Arc<SignatureCache>) {
+        self.signatures = cache;
+    }
+
+    /// The cache of verified transfer signatures.
+    pub fn signature_cache(&self) -> &Arc<SignatureCache> {
+        &self.signatures
     }
 
     /// Sets how many orphan blocks are kept at most.
@@ -443,7 +468,13 @@ impl<S: Store> Chain<S> {
             return Ok(AcceptStatus::Orphan { missing });
         }
         if !checked {
-            check_block(&self.params, &block, self.verify_threads)?;
+            check_block_form(&self.params, &block)?;
+            verify_block_signatures(
+                self.params.network_id,
+                &block.txs,
+                self.verify_threads,
+                Some(&self.signatures),
+            )?;
         }
         let Some(parent) = self.store.meta(&missing)? else {
             self.orphans.insert(hash, block);

@@ -6,15 +6,17 @@ use crate::address::Address;
 use crate::block::{Block, HEADER_LEN, HEADER_VERSION, Header};
 use crate::chain::{AcceptOutcome, Chain, ChainEvent, TipChange};
 use crate::difficulty::next_bits;
-use crate::error::{Error, MempoolError};
+use crate::error::{Error, MempoolError, StoreError, TxError};
 use crate::hash::Txid;
 use crate::mempool::{Admitted, Mempool, MempoolPolicy};
 use crate::merkle::merkle_root;
 use crate::params::ChainParams;
+use crate::sigcache::{DEFAULT_SIGNATURE_CACHE_ENTRIES, SignatureCache};
 use crate::store::{Store, touched_addresses};
 use crate::tx::{Coinbase, MIN_TX_BYTES, Transaction, Transfer};
 use crate::units::Amount;
-use crate::validate::median_time_past;
+use crate::validate::{check_transfer_form, median_time_past};
+use std::sync::Arc;
 
 /// The chain, its mempool, and the glue between them.
 #[derive(Debug)]
@@ -36,23 +38,73 @@ impl<S: Store> Ledger<S> {
         policy: MempoolPolicy,
         now: u64,
     ) -> Result<Self, Error> {
+        let cache = SignatureCache::new(params.network_id, DEFAULT_SIGNATURE_CACHE_ENTRIES);
+        Self::open_with_cache(params, store, policy, now, Arc::new(cache))
+    }
+
+    /// As [`Ledger::open`], with the cache of verified transfer signatures given (one shared
+    /// with the threads that check blocks as they arrive, or one of another size).
+    ///
+    /// # Errors
+    ///
+    /// As [`Chain::open`].
+    pub fn open_with_cache(
+        params: ChainParams,
+        store: S,
+        policy: MempoolPolicy,
+        now: u64,
+        signatures: Arc<SignatureCache>,
+    ) -> Result<Self, Error> {
         let mut chain = Chain::open(params, store)?;
-        let mut mempool = Mempool::new(policy);
-        let mut saved = chain.store().pending()?;
+        chain.set_signature_cache(signatures);
+        let mut ledger = Self {
+            chain,
+            mempool: Mempool::new(policy),
+        };
+        let mut saved = ledger.chain.store().pending()?;
         saved.sort_by_key(|t| (t.sender(), t.nonce));
         let mut dropped = Vec::new();
-        let network = chain.params().network_id;
         for transfer in saved {
             let txid = transfer.txid();
-            if mempool
-                .insert(transfer, network, chain.store(), now)?
-                .is_err()
-            {
+            if ledger.admit(transfer, now)?.is_err() {
                 dropped.push(txid);
             }
         }
-        chain.store_mut().remove_pending(&dropped)?;
-        Ok(Self { chain, mempool })
+        ledger.chain.store_mut().remove_pending(&dropped)?;
+        Ok(ledger)
+    }
+
+    /// Checks a transfer (its signature only if the signature cache does not hold it) and
+    /// admits it to the mempool, remembering its signature as verified.
+    fn admit(
+        &mut self,
+        transfer: Transfer,
+        now: u64,
+    ) -> Result<Result<Admitted, MempoolError>, StoreError> {
+        if let Err(e) = check_transfer_form(&transfer) {
+            return Ok(Err(MempoolError::Invalid(e)));
+        }
+        let cache = self.chain.signature_cache();
+        let txid = transfer.txid();
+        if cache.contains(&txid) {
+            cache.note_skipped(1);
+        } else {
+            cache.note_verified(1);
+            let network = self.chain.params().network_id;
+            if let Err(e) = transfer
+                .from
+                .verify(&transfer.signing_hash(network), &transfer.signature)
+            {
+                return Ok(Err(MempoolError::Invalid(TxError::Signature(e))));
+            }
+        }
+        let admitted = self
+            .mempool
+            .insert_checked(transfer, self.chain.store(), now)?;
+        if admitted.is_ok() {
+            self.chain.signature_cache().remember(txid);
+        }
+        Ok(admitted)
     }
 
     /// The chain.
@@ -145,6 +197,11 @@ impl<S: Store> Ledger<S> {
             .into_iter()
             .filter(|t| self.mempool.get(&t.txid()).is_some())
             .collect();
+        // Their signatures verified when their blocks were checked; their next block need not
+        // check them again.
+        for transfer in &kept {
+            self.chain.signature_cache().remember(transfer.txid());
+        }
         let store = self.chain.store_mut();
         store.put_pending(&kept)?;
         store.remove_pending(&removed)?;
@@ -157,10 +214,7 @@ impl<S: Store> Ledger<S> {
     ///
     /// [`Error::Mempool`] with the reason it is refused, or a store failure.
     pub fn submit_transfer(&mut self, transfer: Transfer, now: u64) -> Result<Admitted, Error> {
-        let network = self.chain.params().network_id;
-        let admitted = self
-            .mempool
-            .insert(transfer, network, self.chain.store(), now)??;
+        let admitted = self.admit(transfer, now)??;
         let saved = self.mempool.get(&admitted.txid).map(|e| e.transfer.clone());
         let store = self.chain.store_mut();
         store.put_pending(&saved.into_iter().collect::<Vec<_>>())?;
@@ -190,9 +244,10 @@ impl<S: Store> Ledger<S> {
     pub fn block_template(&self, miner: Address, now: u64) -> Result<Block, Error> {
         let params = self.chain.params();
         let tip = *self.chain.tip();
-        let height = tip.height.next().ok_or_else(|| {
-            Error::Store(crate::error::StoreError::Corrupt("height overflow".into()))
-        })?;
+        let height = tip
+            .height
+            .next()
+            .ok_or_else(|| Error::Store(StoreError::Corrupt("height overflow".into())))?;
         let ancestors = self.chain.ancestor_headers(&tip)?;
         let bits = next_bits(params, height, &ancestors);
         let time = now.max(median_time_past(params, &ancestors) + 1);

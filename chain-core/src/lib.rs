@@ -23,7 +23,8 @@
 //! - [`keys`], [`address`]: secp256k1 keys and signatures, checksummed addresses;
 //! - [`merkle`], [`tx`], [`block`]: the data that is hashed and signed;
 //! - [`params`], [`difficulty`]: networks and the retarget rule;
-//! - [`validate`], [`state`]: the validity rules, stateless and stateful;
+//! - [`validate`], [`state`]: the validity rules, stateless and stateful; [`sigcache`]: the
+//!   transfers whose signatures verified already;
 //! - [`store`]: the storage seam, with an in-memory store;
 //! - [`chain`]: fork choice, reorganisation, orphans;
 //! - [`mempool`], [`ledger`]: pending transfers and block templates;
@@ -48,6 +49,7 @@ pub mod node;
 pub mod params;
 pub mod pow;
 pub mod protocol;
+pub mod sigcache;
 pub mod state;
 pub mod store;
 pub mod tx;

@@ -8,6 +8,7 @@ use crate::block::{Block, HEADER_VERSION, Header};
 use crate::error::{BlockError, TxError};
 use crate::hash::BlockHash;
 use crate::params::{ChainParams, NetworkId};
+use crate::sigcache::SignatureCache;
 use crate::tx::{MAX_MEMO_BYTES, Transaction, Transfer};
 use crate::units::Height;
 use std::collections::HashSet;
@@ -28,7 +29,13 @@ pub fn check_transfer(transfer: &Transfer, network: NetworkId) -> Result<(), TxE
         .map_err(TxError::Signature)
 }
 
-fn check_transfer_form(transfer: &Transfer) -> Result<(), TxError> {
+/// Checks a transfer's form (amount, memo, overflow): everything [`check_transfer`] checks but
+/// the signature.
+///
+/// # Errors
+///
+/// Returns the first rule the transfer breaks.
+pub fn check_transfer_form(transfer: &Transfer) -> Result<(), TxError> {
     if transfer.amount.0 == 0 {
         return Err(TxError::ZeroAmount);
     }
@@ -75,7 +82,7 @@ pub fn check_header_pow(params: &ChainParams, header: &Header) -> Result<(), Blo
 /// Returns the first rule the block breaks, in the order of `docs/PROTOCOL.md`.
 pub fn check_block(params: &ChainParams, block: &Block, threads: usize) -> Result<(), BlockError> {
     check_block_form(params, block)?;
-    verify_signatures(params.network_id, &block.txs, threads)
+    verify_block_signatures(params.network_id, &block.txs, threads, None)
 }
 
 /// Everything [`check_block`] checks except the signatures.
@@ -156,7 +163,7 @@ impl WellFormedBlock {
     }
 
     /// Verifies every transfer signature, on up to `threads` threads (for blocks of at least 64
-    /// transactions).
+    /// transactions), skipping those `cache` holds (see [`verify_block_signatures`]).
     ///
     /// # Errors
     ///
@@ -164,8 +171,9 @@ impl WellFormedBlock {
     pub fn verify_signatures(
         self,
         threads: usize,
+        cache: Option<&SignatureCache>,
     ) -> Result<VerifiedBlock, Box<(Block, BlockError)>> {
-        match verify_signatures(self.network, &self.block.txs, threads) {
+        match verify_block_signatures(self.network, &self.block.txs, threads, cache) {
             Ok(()) => Ok(VerifiedBlock {
                 block: self.block,
                 hash: self.hash,
@@ -221,28 +229,51 @@ pub fn verify_block(
     block: Block,
     threads: usize,
 ) -> Result<VerifiedBlock, Box<(Block, BlockError)>> {
-    WellFormedBlock::check(params, block)?.verify_signatures(threads)
+    WellFormedBlock::check(params, block)?.verify_signatures(threads, None)
 }
 
-/// Verifies the signatures of every transfer in `txs`, on up to `threads` threads when there are
-/// enough of them, reporting the failure with the lowest index.
-fn verify_signatures(
+/// Verifies the signatures of every transfer in `txs` for `network`, on up to `threads` threads
+/// when there are enough of them, reporting the failure with the lowest index.
+///
+/// A transfer that `cache` holds (one whose signature verified when it entered the mempool) is
+/// taken out of it and not verified again; the cache counts what was verified and skipped. A
+/// cache of another network is not consulted.
+///
+/// # Errors
+///
+/// [`BlockError::InvalidTransfer`] with [`TxError::Signature`] for the first bad signature.
+pub fn verify_block_signatures(
     network: NetworkId,
     txs: &[Transaction],
     threads: usize,
+    cache: Option<&SignatureCache>,
 ) -> Result<(), BlockError> {
+    let cache = cache.filter(|cache| cache.network() == network);
+    // An empty cache (a node syncing, with nothing in its mempool) costs no txid hashing.
+    let look_up = cache.is_some_and(|cache| !cache.is_empty());
     let verify_range = |offset: usize, chunk: &[Transaction]| -> Result<(), BlockError> {
-        for (i, tx) in chunk.iter().enumerate() {
-            if let Transaction::Transfer(t) = tx {
-                t.from
-                    .verify(&t.signing_hash(network), &t.signature)
-                    .map_err(|e| BlockError::InvalidTransfer {
-                        index: offset + i,
-                        source: TxError::Signature(e),
-                    })?;
+        let (mut verified, mut skipped) = (0, 0);
+        let result = chunk.iter().enumerate().try_for_each(|(i, tx)| {
+            let Transaction::Transfer(t) = tx else {
+                return Ok(());
+            };
+            if look_up && cache.is_some_and(|cache| cache.take(&t.txid())) {
+                skipped += 1;
+                return Ok(());
             }
+            verified += 1;
+            t.from
+                .verify(&t.signing_hash(network), &t.signature)
+                .map_err(|e| BlockError::InvalidTransfer {
+                    index: offset + i,
+                    source: TxError::Signature(e),
+                })
+        });
+        if let Some(cache) = cache {
+            cache.note_verified(verified);
+            cache.note_skipped(skipped);
         }
-        Ok(())
+        result
     };
     let threads = threads.max(1);
     if threads == 1 || txs.len() < PARALLEL_VERIFY_THRESHOLD {

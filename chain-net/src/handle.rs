@@ -73,9 +73,12 @@ impl NodeHandle {
     }
 
     /// What the node has done so far: blocks and signatures checked, the CPU time of the
-    /// signature checks, store batches (for benchmarks and diagnostics).
+    /// signature checks, signatures the cache spared, store batches (for benchmarks and
+    /// diagnostics).
     pub fn counters(&self) -> crate::NodeCounters {
-        self.shared.counters.snapshot()
+        let mut counters = self.shared.counters.snapshot();
+        counters.signature_cache = self.shared.signatures.stats();
+        counters
     }
 
     /// Events from now on: new blocks, reorganisations, transfers, peers, sync progress.

@@ -22,6 +22,7 @@ use chain_core::ledger::Ledger;
 use chain_core::mempool::MempoolPolicy;
 use chain_core::params::{ChainParams, NetworkId};
 use chain_core::protocol::{Direction, Message, NodeEvent, PeerId, Protocol, ProtocolConfig};
+use chain_core::sigcache::{DEFAULT_SIGNATURE_CACHE_ENTRIES, SignatureCache};
 use chain_core::store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -50,6 +51,9 @@ pub struct NodeConfig {
     /// Threads that check blocks from peers (form and signatures), a block each at a time; and
     /// the threads the chain checks any other block on.
     pub verify_threads: usize,
+    /// Transfers whose verified signatures are remembered, so their blocks need not verify them
+    /// again (0: none; see [`chain_core::sigcache`]).
+    pub signature_cache_entries: usize,
     /// Seed of the protocol's nonces (random per node in production).
     pub seed: u64,
     /// Connections (inbound and outbound together) at most.
@@ -69,6 +73,7 @@ impl NodeConfig {
             verify_threads: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1),
+            signature_cache_entries: DEFAULT_SIGNATURE_CACHE_ENTRIES,
             seed: random_seed(),
             max_connections: 128,
         }
@@ -100,6 +105,8 @@ pub(crate) struct Shared {
     /// Blocks between arrival and the core's channel ([`BLOCK_BACKLOG`]).
     pub(crate) backlog: Arc<Semaphore>,
     pub(crate) counters: Arc<Counters>,
+    /// The chain's cache of verified transfer signatures, shared with the checkers.
+    pub(crate) signatures: Arc<SignatureCache>,
 }
 
 /// Starts a node over `store` on the current tokio runtime.
@@ -125,10 +132,15 @@ pub async fn start<S: Store + Send + 'static>(
     let (inputs, receiver) = mpsc::channel::<Input>(4_096);
     let (events, _) = broadcast::channel::<NodeEvent>(4_096);
     let counters = Arc::new(Counters::default());
+    let signatures = Arc::new(SignatureCache::new(
+        params.network_id,
+        config.signature_cache_entries,
+    ));
     let checkers = Checkers::start(
         config.verify_threads,
         Arc::new(config.params.clone()),
         counters.clone(),
+        signatures.clone(),
     )?;
     let shared = Shared {
         inputs: inputs.clone(),
@@ -140,6 +152,7 @@ pub async fn start<S: Store + Send + 'static>(
         checkers: Arc::new(checkers),
         backlog: Arc::new(Semaphore::new(BLOCK_BACKLOG)),
         counters,
+        signatures: signatures.clone(),
     };
 
     // Open the ledger on a blocking thread: opening may write the genesis block.
@@ -151,7 +164,7 @@ pub async fn start<S: Store + Send + 'static>(
     let open = tokio::task::spawn_blocking(move || -> Result<Protocol<S>, chain_core::Error> {
         let saved_peers = store.known_peers()?;
         let saved_bans = store.bans()?;
-        let mut ledger = Ledger::open(params, store, mempool, now)?;
+        let mut ledger = Ledger::open_with_cache(params, store, mempool, now, signatures)?;
         ledger.chain_mut().set_verify_threads(verify_threads);
         let mut protocol = Protocol::new(ledger, protocol_config, seed);
         for (addr, seen) in saved_peers {

@@ -16,6 +16,9 @@
 //! TCP. A block that fails a check goes to the core as it is: the core finds the fault again and
 //! penalises the peer. Nothing of a failed check is trusted.
 //!
+//! A transfer the node's mempool verified already is not verified again here: the checking
+//! threads share the chain's [`SignatureCache`].
+//!
 //! [`NodeCounters`] count the work: the CPU time of the signature checks alone is measured on
 //! the checking thread (its own CPU clock, so time the thread spends preempted is not counted).
 
@@ -24,6 +27,7 @@ use crate::node::Shared;
 use chain_core::block::Block;
 use chain_core::params::ChainParams;
 use chain_core::protocol::{Message, PeerId};
+use chain_core::sigcache::{SignatureCache, SignatureStats};
 use chain_core::tx::Transaction;
 use chain_core::validate::{VerifiedBlock, WellFormedBlock};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,7 +42,8 @@ pub(crate) const BLOCK_BACKLOG: usize = 256;
 /// Inputs of one connection waiting to go to the core in order, at most.
 pub(crate) const PIPELINE_DEPTH: usize = 64;
 
-/// Counters of a node's work, for benchmarks and diagnostics (see [`NodeCounters`]).
+/// Counters of a node's work, for benchmarks and diagnostics (see [`NodeCounters`]; the
+/// signature cache counts its own).
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     blocks_checked: AtomicU64,
@@ -61,6 +66,7 @@ impl Counters {
             batches: get(&self.batches),
             batched_blocks: get(&self.batched_blocks),
             commit_time: Duration::from_nanos(get(&self.commit_ns)),
+            signature_cache: SignatureStats::default(),
         }
     }
 }
@@ -70,11 +76,15 @@ impl Counters {
 pub struct NodeCounters {
     /// Blocks from peers checked before the core thread (form and signatures).
     pub blocks_checked: u64,
-    /// Transfer signatures verified in those checks.
+    /// Transfers in those blocks: each one's signature verified, or skipped when the signature
+    /// cache held it.
     pub signatures: u64,
-    /// CPU time of those signature verifications (signing hash and ECDSA), summed over the
-    /// threads that ran them. Zero where threads have no CPU clock (not Unix).
+    /// CPU time of those signature checks (cache lookups, signing hash and ECDSA), summed over
+    /// the threads that ran them. Zero where threads have no CPU clock (not Unix).
     pub signature_cpu: Duration,
+    /// Signatures verified and skipped by the node, in the mempool and in block checks alike
+    /// (see [`chain_core::sigcache`]).
+    pub signature_cache: SignatureStats,
     /// CPU time of the checks of those blocks' form (size, proof of work, merkle root, ...).
     pub form_cpu: Duration,
     /// Batches of blocks the core thread stored with one commit.
@@ -116,26 +126,31 @@ fn add(counter: &AtomicU64, since: Option<Duration>, until: Option<Duration>) {
     }
 }
 
-/// Checks a block's form, then its signatures on this thread, counting the CPU time of each.
-/// A block that fails comes back as it is.
-fn check(params: &ChainParams, block: Block, counters: &Counters) -> Result<VerifiedBlock, Block> {
+/// Checks a block's form, then its signatures on this thread (those `signatures` does not hold),
+/// counting the CPU time of each. A block that fails comes back as it is.
+fn check(
+    params: &ChainParams,
+    block: Block,
+    counters: &Counters,
+    signatures: &SignatureCache,
+) -> Result<VerifiedBlock, Block> {
     let started = thread_cpu();
     let formed = WellFormedBlock::check(params, block);
     let checked = thread_cpu();
     add(&counters.form_cpu_ns, started, checked);
     let formed = formed.map_err(|refused| refused.0)?;
-    let signatures = formed
+    let transfers = formed
         .block()
         .txs
         .iter()
         .filter(|tx| matches!(tx, Transaction::Transfer(_)))
         .count();
-    let verified = formed.verify_signatures(1);
+    let verified = formed.verify_signatures(1, Some(signatures));
     add(&counters.signature_cpu_ns, checked, thread_cpu());
     counters.blocks_checked.fetch_add(1, Ordering::Relaxed);
     counters
         .signatures
-        .fetch_add(signatures as u64, Ordering::Relaxed);
+        .fetch_add(transfers as u64, Ordering::Relaxed);
     verified.map_err(|refused| refused.0)
 }
 
@@ -156,20 +171,27 @@ pub(crate) struct Checkers {
 }
 
 impl Checkers {
-    /// Starts `threads` checking threads (at least one), named `chain-verify`.
+    /// Starts `threads` checking threads (at least one), named `chain-verify`, that skip the
+    /// signatures `signatures` holds.
     pub(crate) fn start(
         threads: usize,
         params: Arc<ChainParams>,
         counters: Arc<Counters>,
+        signatures: Arc<SignatureCache>,
     ) -> std::io::Result<Self> {
         let (queue, jobs) = std_mpsc::channel::<Job>();
         let jobs = Arc::new(Mutex::new(jobs));
         let mut handles = Vec::new();
         for _ in 0..threads.max(1) {
-            let (jobs, params, counters) = (jobs.clone(), params.clone(), counters.clone());
+            let (jobs, params, counters, signatures) = (
+                jobs.clone(),
+                params.clone(),
+                counters.clone(),
+                signatures.clone(),
+            );
             let handle = std::thread::Builder::new()
                 .name("chain-verify".into())
-                .spawn(move || check_until_closed(&jobs, &params, &counters))?;
+                .spawn(move || check_until_closed(&jobs, &params, &counters, &signatures))?;
             handles.push(handle);
         }
         Ok(Self {
@@ -208,6 +230,7 @@ fn check_until_closed(
     jobs: &Mutex<std_mpsc::Receiver<Job>>,
     params: &ChainParams,
     counters: &Counters,
+    signatures: &SignatureCache,
 ) {
     loop {
         // The lock is held only while waiting for the next job, never during a check.
@@ -225,7 +248,7 @@ fn check_until_closed(
         // A check does not panic on any input; if one ever did, only its block's connection
         // would be dropped (the result's sender with it), and the thread would go on checking.
         let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            check(params, block, counters)
+            check(params, block, counters, signatures)
         }));
         match checked {
             Ok(checked) => {

@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p benches --bin tx_load [-- --rate 500] [--seconds 60] [--nodes 8]
+//!     [--sig-cache 100000]
 //! ```
 //!
 //! 1. Starts `N` nodes (default 8) in this process, each over its own `SqliteStore`
@@ -23,7 +24,10 @@
 //!    the final chain.
 //! 5. Prints the rate asked for and the rate accepted, refusals, time from submission to the
 //!    first block holding it (median, p99, max), transfers lost (accepted but not on the final
-//!    chain), blocks and reorganisations seen, and the load average.
+//!    chain), blocks and reorganisations seen, and the load average; and the signature work of
+//!    the submitting and draining, summed over the nodes: signatures verified and skipped (each
+//!    node's cache of verified signatures holds `--sig-cache` transfers, 0 for none), per
+//!    accepted transfer, and the CPU time of the block checks' signature work.
 
 use benches::latency::{ms, summarize};
 use benches::sys;
@@ -35,6 +39,7 @@ use chain_core::keys::SecretKey;
 use chain_core::params::ChainParams;
 use chain_core::pow::CompactTarget;
 use chain_core::protocol::NodeEvent;
+use chain_core::sigcache::DEFAULT_SIGNATURE_CACHE_ENTRIES;
 use chain_core::tx::{Transaction, Transfer, UnsignedTransfer};
 use chain_core::units::Amount;
 use chain_net::views::TxStatus;
@@ -64,14 +69,16 @@ struct Options {
     rate: u64,
     seconds: u64,
     nodes: usize,
+    sig_cache: usize,
 }
 
 fn options() -> Result<Options> {
-    let args = benches::args::Args::from_env(&["rate", "seconds", "nodes"])?;
+    let args = benches::args::Args::from_env(&["rate", "seconds", "nodes", "sig-cache"])?;
     Ok(Options {
         rate: args.get("rate", 500u64)?.max(1),
         seconds: args.get("seconds", 60u64)?.max(1),
         nodes: args.get("nodes", 8usize)?.max(2),
+        sig_cache: args.get("sig-cache", DEFAULT_SIGNATURE_CACHE_ENTRIES)?,
     })
 }
 
@@ -111,6 +118,7 @@ fn transfer(
 
 async fn start_nodes(
     count: usize,
+    sig_cache: usize,
     params: &ChainParams,
     dir: &std::path::Path,
     miners: &[Address],
@@ -129,6 +137,7 @@ async fn start_nodes(
         let mut config = NodeConfig::new(params.clone());
         config.listen = Some("127.0.0.1:0".parse()?);
         config.verify_threads = 1;
+        config.signature_cache_entries = sig_cache;
         config.peers = [listens.first(), listens.last()]
             .into_iter()
             .flatten()
@@ -153,6 +162,38 @@ async fn start_nodes(
         nodes.push((node, addr));
     }
     Ok(nodes)
+}
+
+/// The signature work of all nodes so far.
+#[derive(Debug, Clone, Copy, Default)]
+struct SignatureWork {
+    verified: u64,
+    skipped: u64,
+    in_blocks: u64,
+    block_cpu: Duration,
+}
+
+impl SignatureWork {
+    fn since(&self, before: &Self) -> Self {
+        Self {
+            verified: self.verified - before.verified,
+            skipped: self.skipped - before.skipped,
+            in_blocks: self.in_blocks - before.in_blocks,
+            block_cpu: self.block_cpu.saturating_sub(before.block_cpu),
+        }
+    }
+}
+
+fn signature_work(nodes: &[(NodeHandle, SocketAddr)]) -> SignatureWork {
+    nodes
+        .iter()
+        .map(|(node, _)| node.counters())
+        .fold(SignatureWork::default(), |sum, c| SignatureWork {
+            verified: sum.verified + c.signature_cache.verified,
+            skipped: sum.skipped + c.signature_cache.skipped,
+            in_blocks: sum.in_blocks + c.signatures,
+            block_cpu: sum.block_cpu + c.signature_cpu,
+        })
 }
 
 /// Waits (polling every 100 ms, at most `secs`) until `check` holds.
@@ -376,7 +417,14 @@ fn main() -> Result<()> {
 
     let setup = Instant::now();
     let nodes = runtime.block_on(async {
-        let nodes = start_nodes(options.nodes, &params, dir.path(), &miners).await?;
+        let nodes = start_nodes(
+            options.nodes,
+            options.sig_cache,
+            &params,
+            dir.path(),
+            &miners,
+        )
+        .await?;
         fund(&nodes[0].0, &funder, &hubs, &sender_addresses, &params).await?;
         // Every node must know the funds before it is asked to accept their spending.
         let funded_height = nodes[0].0.status().await?.height;
@@ -407,6 +455,7 @@ fn main() -> Result<()> {
     }
 
     let load_before = sys::load_average();
+    let counters_before = signature_work(&nodes);
     let cpu_before = sys::process_cpu();
     let threads_before = sys::threads();
     let submissions = Mutex::new(Submissions::default());
@@ -470,6 +519,7 @@ fn main() -> Result<()> {
         std::thread::sleep(Duration::from_millis(200));
     }
     let drained_in = drain.elapsed();
+    let signatures = signature_work(&nodes).since(&counters_before);
 
     // Every node on one tip (at most 60 s), then each accepted transfer on the final chain.
     let tips = runtime.block_on(async {
@@ -557,6 +607,20 @@ fn main() -> Result<()> {
     println!(
         "  cpu:          {cpu:.1} s over {:.1} s of submitting on 2 cores; load average {load_before} before, {load_after} after",
         submit_time.as_secs_f64()
+    );
+    let per_transfer = |n: u64| n as f64 / accepted.max(1) as f64;
+    println!(
+        "  signatures:   {} verified, {} skipped by the caches ({} entries each): {:.2} verified per accepted transfer",
+        signatures.verified,
+        signatures.skipped,
+        options.sig_cache,
+        per_transfer(signatures.verified)
+    );
+    println!(
+        "  block checks: {} transfers in blocks checked on arrival; their signature work {:.3} s CPU, {:.1} µs per accepted transfer",
+        signatures.in_blocks,
+        signatures.block_cpu.as_secs_f64(),
+        signatures.block_cpu.as_secs_f64() * 1e6 / accepted.max(1) as f64
     );
     let breakdown: Vec<String> = by_thread
         .iter()

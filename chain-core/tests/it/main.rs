@@ -11,6 +11,7 @@ mod mempool;
 mod regression;
 mod rules;
 mod scenario;
+mod signature_cache;
 mod simulation;
 mod sync;
 mod vectors;
