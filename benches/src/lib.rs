@@ -4,3 +4,4 @@ pub mod args;
 pub mod chaos;
 pub mod latency;
 pub mod sys;
+pub mod withholder;

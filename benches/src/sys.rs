@@ -69,6 +69,18 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
     status_field(pid, "VmRSS")
 }
 
+/// The peak resident set size of a process since it started or since [`reset_peak_rss`], in
+/// KiB.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    status_field(pid, "VmHWM")
+}
+
+/// Resets this process's peak resident set size to its current one (Linux 4.0 and later), so
+/// that [`peak_rss_kib`] measures a phase alone. Answers whether it could.
+pub fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
 /// How many threads a process has.
 pub fn thread_count(pid: u32) -> Option<u64> {
     status_field(pid, "Threads")

@@ -51,6 +51,12 @@ pub const MAX_BLOCKS_PER_REQUEST: usize = 128;
 /// (16 of 128 by default), not one at a time.
 const SYNC_REQUEST_RUN: usize = 8;
 
+/// The longest the stall timeout grows to, in seconds ([`ProtocolConfig::stall_timeout`]).
+pub const MAX_STALL_TIMEOUT: u64 = 64;
+
+/// Seconds before the address of a peer dropped for stalling is dialled again.
+pub const STALLER_REDIAL_SECS: u64 = 600;
+
 /// Tunable limits of the protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProtocolConfig {
@@ -66,6 +72,12 @@ pub struct ProtocolConfig {
     pub ping_timeout: u64,
     /// Seconds a requested block may take before it is asked of another peer.
     pub block_timeout: u64,
+    /// Seconds the block the chain needs next may be outstanding from one peer, while the tip
+    /// stands still during a sync and another peer has that block, before the first peer is
+    /// dropped as a staller: it holds up the whole download window. Doubled after each such
+    /// drop (at most [`MAX_STALL_TIMEOUT`]), back down a step each time the tip moves, so a
+    /// node whose own checks are slow does not drop its peers one after the other.
+    pub stall_timeout: u64,
     /// Blocks requested from one peer at once.
     pub max_in_flight_per_peer: usize,
     /// Blocks requested from one peer at once while far behind (the best header more than
@@ -104,6 +116,7 @@ impl Default for ProtocolConfig {
             ping_interval: 60,
             ping_timeout: 30,
             block_timeout: 30,
+            stall_timeout: 2,
             max_in_flight_per_peer: 16,
             sync_in_flight_per_peer: 128,
             download_window: 128,
@@ -138,6 +151,9 @@ pub enum DisconnectReason {
     AddressBanned,
     /// Replaced by another outbound peer, to keep the view of the network fresh.
     Rotated,
+    /// It held back the block the chain needed next while another peer had it
+    /// ([`ProtocolConfig::stall_timeout`]).
+    Stalling,
     /// It reads too slowly: its send queue filled up.
     TooSlow,
 }
@@ -214,6 +230,8 @@ struct AddressInfo {
     last_seen: u64,
     last_try: u64,
     failures: u32,
+    /// Not dialled before this time: the peer there was dropped for stalling a sync.
+    stalled_until: u64,
 }
 
 /// The peer protocol state machine.
@@ -240,6 +258,9 @@ pub struct Protocol<S: Store> {
     best_header: Option<(BlockHash, Height)>,
     /// The tip, and since when it has been the tip (seen at ticks), for stall detection.
     tip_since: (BlockHash, u64),
+    /// The stall timeout now: [`ProtocolConfig::stall_timeout`], doubled by each staller
+    /// dropped and halved back as the tip moves.
+    stall_timeout: u64,
     /// Transfers asked of a peer: not asked again unless that peer leaves or answers
     /// `notfound`, or the transfer is refused.
     requested_transfers: BoundedSet<Txid>,
@@ -255,6 +276,7 @@ impl<S: Store> Protocol<S> {
     /// A protocol over `ledger`. `seed` feeds the nonces it sends (the handshake nonce that
     /// detects self-connections, ping nonces); give each node a different one.
     pub fn new(ledger: Ledger<S>, config: ProtocolConfig, seed: u64) -> Self {
+        let stall_timeout = config.stall_timeout;
         let mut protocol = Self {
             ledger,
             config,
@@ -271,6 +293,7 @@ impl<S: Store> Protocol<S> {
             in_flight: HashMap::new(),
             best_header: None,
             tip_since: (BlockHash::ZERO, 0),
+            stall_timeout,
             requested_transfers: BoundedSet::new(50_000),
             rejected_transfers: BoundedSet::new(50_000),
             next_resync_at: 0,
@@ -1104,6 +1127,9 @@ impl<S: Store> Protocol<S> {
         if self.queue.is_empty() {
             return;
         }
+        // A node that starts to download on a tip it has not seen move yet counts a stall from
+        // here, not from its next tick.
+        self.note_tip(now);
         let tip = self.ledger.chain().tip().height;
         let limit = Height(tip.0.saturating_add(self.config.download_window));
         let max = self.in_flight_limit();
@@ -1116,13 +1142,18 @@ impl<S: Store> Protocol<S> {
         if free == 0 {
             return;
         }
+        // A block that came before its parent waits in the chain's orphan pool: not asked for
+        // again (it would come back an orphan again, as often as asked) unless the pool lets it
+        // go before the parent arrives.
+        let chain = self.ledger.chain();
         let window: Vec<(Height, BlockHash)> = self
             .queue
             .iter()
             .take_while(|(height, _)| *height <= limit)
+            .filter(|(_, hash)| !chain.is_orphan(hash))
             .copied()
             .collect();
-        if self.wait_for_a_run(&window, free, max) {
+        if self.wait_for_a_run(&window, limit, free, max) {
             return;
         }
         let mut requests: BTreeMap<PeerId, Vec<Inventory>> = BTreeMap::new();
@@ -1169,13 +1200,19 @@ impl<S: Store> Protocol<S> {
     /// blocks. A shorter run goes when it is all there is to ask for (no block waits past the
     /// window), when the tip's next block (or one at or below the tip, of another branch) is
     /// among it, or when nothing is in flight (nothing would call again).
-    fn wait_for_a_run(&self, window: &[(Height, BlockHash)], free: usize, max: usize) -> bool {
+    fn wait_for_a_run(
+        &self,
+        window: &[(Height, BlockHash)],
+        limit: Height,
+        free: usize,
+        max: usize,
+    ) -> bool {
         if !self.far_behind() || self.in_flight.is_empty() {
             return false;
         }
         let run = (max / SYNC_REQUEST_RUN).max(1);
         let next = Height(self.ledger.chain().tip().height.0.saturating_add(1));
-        let more_later = self.queue.len() > window.len();
+        let more_later = self.queue.last().is_some_and(|(height, _)| *height > limit);
         let next_is_queued = window.first().is_some_and(|(height, _)| *height <= next);
         window.len().min(free) < run && more_later && !next_is_queued
     }
@@ -1300,6 +1337,7 @@ impl<S: Store> Protocol<S> {
     fn publish_chain_events(&mut self, events: Vec<ChainEvent>, from: Option<PeerId>, now: u64) {
         for event in events {
             if let ChainEvent::TipChanged(change) = &event {
+                self.note_tip(now);
                 self.request_refused_again();
                 if let Some(last) = change.connected.last() {
                     // Announce every new tip: peers that know it already are skipped, and a peer
@@ -1468,10 +1506,27 @@ impl<S: Store> Protocol<S> {
         // could drip the others for a long time.
         let timeout = self.config.block_timeout;
         let tip = *self.ledger.chain().tip();
-        if self.tip_since.0 != tip.hash {
-            self.tip_since = (tip.hash, now);
-        }
+        self.note_tip(now);
         let tip_since = self.tip_since.1;
+        if let Some((hash, peer)) = self.staller(tip.height, tip_since, now) {
+            self.unassign(peer, &hash);
+            // Dialled again at once, it would be handed a share of the window and stall it
+            // again; an inbound staller may come back on its own.
+            let addrs = self
+                .peers
+                .get(&peer)
+                .map(|p| [Some(p.addr), p.listen_addr()])
+                .unwrap_or_default();
+            for addr in addrs.into_iter().flatten() {
+                if let Some(info) = self.addresses.get_mut(&addr) {
+                    info.stalled_until = now.saturating_add(STALLER_REDIAL_SECS);
+                }
+            }
+            self.outbox
+                .push(Io::Disconnect(peer, DisconnectReason::Stalling));
+            self.disconnected(peer, now);
+            self.stall_timeout = (self.stall_timeout * 2).min(MAX_STALL_TIMEOUT);
+        }
         let next = tip.height.0.saturating_add(1);
         let stalled: Vec<(BlockHash, PeerId)> = self
             .in_flight
@@ -1525,6 +1580,42 @@ impl<S: Store> Protocol<S> {
         Ok(())
     }
 
+    /// Notes when the tip changed (at `now`, if it differs from the one noted), for the stall
+    /// rules; each change brings the stall timeout a step back towards the configured one.
+    fn note_tip(&mut self, now: u64) {
+        let tip = self.ledger.chain().tip().hash;
+        if self.tip_since.0 != tip {
+            self.tip_since = (tip, now);
+            self.stall_timeout = (self.stall_timeout / 2).max(self.config.stall_timeout);
+        }
+    }
+
+    /// The request that stalls a sync, and its peer: the block the chain needs next, asked
+    /// at least `stall_timeout` seconds ago, while the tip has not moved for as long and
+    /// another ready peer has the block (dropping the only peer that has it would not help).
+    /// Bitcoin Core's block-stalling rule, in whole seconds of the tick.
+    fn staller(&self, tip: Height, tip_since: u64, now: u64) -> Option<(BlockHash, PeerId)> {
+        let wait = self.stall_timeout;
+        if !self.far_behind() || now < tip_since.saturating_add(wait) {
+            return None;
+        }
+        let next = tip.0.saturating_add(1);
+        self.in_flight
+            .iter()
+            .filter(|(hash, (_, at))| {
+                now >= at.saturating_add(wait)
+                    && self.headers.get(hash).is_some_and(|p| p.height.0 <= next)
+            })
+            .filter(|(hash, (holder, _))| {
+                self.peers
+                    .iter()
+                    .any(|(id, p)| id != holder && p.ready && p.pending_blocks.contains(hash))
+            })
+            // The same choice on every run (the map's order is not).
+            .min_by_key(|(hash, _)| **hash)
+            .map(|(hash, (holder, _))| (*hash, *holder))
+    }
+
     /// Drops the longest-connected outbound peer when outbound connections are full and the
     /// address book has someone else to try.
     fn rotate_outbound(&mut self, now: u64) {
@@ -1571,6 +1662,7 @@ impl<S: Store> Protocol<S> {
                     && !self.dialing.contains_key(addr)
                     && !self.is_banned(**addr, now)
                     && (info.last_try == 0 || now >= info.last_try + backoff)
+                    && now >= info.stalled_until
             })
             .map(|(a, i)| (*a, *i))
             .collect();

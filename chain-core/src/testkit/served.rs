@@ -1,6 +1,7 @@
-//! A chain for scripted peers to serve: built in memory on regtest, it answers a node's
-//! `getheaders`, `getdata` and `ping` as a peer holding it would, so that a sync test can drive a
-//! node (the protocol or the whole node machine) without a network.
+//! A chain for scripted peers to serve: built in memory on regtest (or given), it answers a
+//! node's `getheaders`, `getdata` and `ping` as a peer holding it would, so that a sync test can
+//! drive a node (the protocol or the whole node machine) without a network, and a harness can
+//! put a peer that withholds blocks on a real socket.
 
 use super::conformance::TIME;
 use super::{key, next_block};
@@ -24,9 +25,11 @@ pub enum Serves {
     HeadersOnly,
 }
 
-/// A regtest chain of empty blocks (times from [`TIME`], one second apart).
+/// A chain to serve: by default regtest's, of empty blocks (times from [`TIME`], one second
+/// apart).
 #[derive(Debug)]
 pub struct ServedChain {
+    params: ChainParams,
     /// The blocks above genesis, lowest first.
     pub blocks: Vec<Block>,
     index: HashMap<BlockHash, usize>,
@@ -46,15 +49,23 @@ impl ServedChain {
                 block
             })
             .collect();
+        let best_work = chain.tip().chain_work;
+        Self::from_blocks(ChainParams::regtest(), blocks, best_work)
+    }
+
+    /// The chain of `params` made of `blocks` above genesis (lowest first), whose tip has
+    /// `best_work`.
+    pub fn from_blocks(params: ChainParams, blocks: Vec<Block>, best_work: Work) -> Self {
         let index = blocks
             .iter()
             .enumerate()
             .map(|(i, b)| (b.hash(), i))
             .collect();
         Self {
+            params,
             blocks,
             index,
-            best_work: chain.tip().chain_work,
+            best_work,
         }
     }
 
@@ -63,12 +74,12 @@ impl ServedChain {
         self.blocks
             .last()
             .map(Block::hash)
-            .unwrap_or_else(|| ChainParams::regtest().genesis_hash())
+            .unwrap_or_else(|| self.params.genesis_hash())
     }
 
     /// The `version` a peer holding this chain sends.
     pub fn version(&self, nonce: u64) -> Version {
-        let params = ChainParams::regtest();
+        let params = &self.params;
         Version {
             version: PROTOCOL_VERSION,
             network: params.network_id,

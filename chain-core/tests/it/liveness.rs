@@ -2,6 +2,7 @@
 //! long the chain and whichever peer announced it first. Each test runs the protocol against
 //! scripted peers that answer its messages from a prepared chain, until nothing is left to answer.
 
+use chain_core::hash::BlockHash;
 use chain_core::prelude::*;
 use chain_core::protocol::{Direction, Inventory, Io, Message, PeerId, Protocol, ProtocolConfig};
 use chain_core::testkit::conformance::TIME;
@@ -33,22 +34,31 @@ fn connect(node: &mut Protocol<MemoryStore>, peer: PeerId, source: &ServedChain,
 }
 
 /// Answers what the node sends, first asked first answered, until nothing is left (at most
-/// `limit` messages: a loop that does not end is a failure, not a hang).
+/// `limit` messages: a loop that does not end is a failure, not a hang). Answers how often each
+/// block was asked for.
 fn serve(
     node: &mut Protocol<MemoryStore>,
     source: &ServedChain,
     peers: &BTreeMap<PeerId, Serves>,
     now: u64,
-) {
+) -> BTreeMap<BlockHash, usize> {
+    let mut asked = BTreeMap::new();
     let limit = 1_000_000;
     let mut outstanding: VecDeque<Io> = node.drain_io().into();
     for _ in 0..limit {
         let Some(io) = outstanding.pop_front() else {
-            return;
+            return asked;
         };
         let Io::Send(peer, message) = io else {
             continue;
         };
+        if let Message::GetData(items) = &message {
+            for item in items {
+                if let Inventory::Block(hash) = item {
+                    *asked.entry(*hash).or_default() += 1;
+                }
+            }
+        }
         let Some(serves) = peers.get(&peer) else {
             continue;
         };
@@ -102,4 +112,157 @@ fn blocks_a_dropped_withholder_announced_come_from_a_peer_with_the_same_tip() {
     assert!(node.peers().iter().all(|p| p.id != 1), "withholder kept");
     serve(&mut node, &source, &peers, later);
     assert_eq!(node.ledger().chain().tip().height, Height(300));
+}
+
+/// A fresh node connected at [`NOW`] to `peers` serving a chain of `count` blocks, after it has
+/// been answered everything it asked then.
+fn syncing_from(
+    count: u64,
+    peers: &BTreeMap<PeerId, Serves>,
+) -> (ServedChain, Protocol<MemoryStore>) {
+    let source = ServedChain::new(count);
+    let mut node = fresh_node();
+    for peer in peers.keys() {
+        connect(&mut node, *peer, &source, NOW);
+    }
+    serve(&mut node, &source, peers, NOW);
+    (source, node)
+}
+
+/// Ticks once a second from `from`, answering what the node asks after each tick, until the tip
+/// reaches `height` or `until` passes. Answers the time it got there.
+fn tick_until_synced(
+    node: &mut Protocol<MemoryStore>,
+    source: &ServedChain,
+    peers: &BTreeMap<PeerId, Serves>,
+    from: u64,
+    until: u64,
+) -> Option<u64> {
+    let height = Height(source.blocks.len() as u64);
+    (from..=until).find(|&now| {
+        node.tick(now).unwrap();
+        serve(node, source, peers, now);
+        node.ledger().chain().tip().height == height
+    })
+}
+
+#[test]
+fn a_withholder_that_holds_up_the_download_window_is_dropped_within_seconds() {
+    // The withholder is asked for part of the window and never answers: the tip stops at its
+    // first block. Dropped only at the 30 s block timeout, it cost a sync from four peers ten
+    // times the one-peer time (`sync --trouble`).
+    let peers = BTreeMap::from([(1, Serves::HeadersOnly), (2, Serves::Blocks)]);
+    let (source, mut node) = syncing_from(3_000, &peers);
+    assert!(
+        node.ledger().chain().tip().height < Height(3_000),
+        "the withholder holds blocks the chain needs"
+    );
+    let stall = ProtocolConfig::default().stall_timeout;
+    let synced = tick_until_synced(&mut node, &source, &peers, NOW + 1, NOW + 30)
+        .expect("synced before the block timeout");
+    assert!(
+        synced <= NOW + 1 + stall + 1,
+        "synced {} s after the stall began, the stall timeout is {stall} s",
+        synced - NOW
+    );
+    assert!(node.peers().iter().all(|p| p.id != 1), "withholder kept");
+    assert!(
+        node.peers().iter().any(|p| p.id == 2),
+        "honest peer dropped"
+    );
+}
+
+#[test]
+fn the_only_peer_with_the_next_block_is_not_dropped_as_a_staller() {
+    // Dropping it would not get the block any sooner: it keeps the longer block timeout.
+    let peers = BTreeMap::from([(1, Serves::HeadersOnly)]);
+    let (_, mut node) = syncing_from(300, &peers);
+    let timeout = ProtocolConfig::default().block_timeout;
+    for now in NOW + 1..NOW + timeout {
+        node.tick(now).unwrap();
+        assert!(
+            node.peers().iter().any(|p| p.id == 1),
+            "dropped after {} s",
+            now - NOW
+        );
+    }
+}
+
+#[test]
+fn each_staller_dropped_doubles_the_wait_for_the_next() {
+    // Two withholders in turn: the second is given twice as long, so a node whose own checks
+    // are slow does not drop every peer in a row.
+    let peers = BTreeMap::from([
+        (1, Serves::HeadersOnly),
+        (2, Serves::HeadersOnly),
+        (3, Serves::Blocks),
+    ]);
+    let (source, mut node) = syncing_from(3_000, &peers);
+    let stall = ProtocolConfig::default().stall_timeout;
+    let mut dropped = Vec::new();
+    let mut connected: Vec<PeerId> = vec![1, 2];
+    for now in NOW + 1..NOW + 30 {
+        node.tick(now).unwrap();
+        serve(&mut node, &source, &peers, now);
+        connected.retain(|id| {
+            let kept = node.peers().iter().any(|p| p.id == *id);
+            if !kept {
+                dropped.push(now);
+            }
+            kept
+        });
+    }
+    assert_eq!(node.ledger().chain().tip().height, Height(3_000));
+    assert_eq!(dropped.len(), 2, "both withholders dropped: {dropped:?}");
+    assert!(
+        dropped[1] - dropped[0] >= 2 * stall,
+        "the second waited {} s",
+        dropped[1] - dropped[0]
+    );
+}
+
+#[test]
+fn a_block_that_came_before_its_parent_is_not_asked_for_again() {
+    // It waits in the orphan pool. It was put back in the download queue and asked for again
+    // as soon as it arrived, and came back an orphan as often as asked: with the parent held by
+    // a withholder, an endless exchange of the same blocks. Here the first withholder is
+    // dropped as a staller, and its blocks are shared between the second one and the honest
+    // peer, whose blocks then wait for parents the second withholder holds.
+    let peers = BTreeMap::from([
+        (1, Serves::HeadersOnly),
+        (2, Serves::HeadersOnly),
+        (3, Serves::Blocks),
+    ]);
+    let (source, mut node) = syncing_from(1_000, &peers);
+    let mut orphans_seen = 0;
+    for now in NOW + 1..NOW + 6 {
+        node.tick(now).unwrap();
+        let asked = serve(&mut node, &source, &peers, now);
+        let again: Vec<_> = asked.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(again.is_empty(), "asked more than once at {now}: {again:?}");
+        orphans_seen = orphans_seen.max(node.ledger().chain().orphan_count());
+    }
+    assert!(orphans_seen > 0, "blocks waited for parents");
+}
+
+#[test]
+fn a_staller_is_not_dialled_again_at_once() {
+    // Dialled again, it was handed a share of the window and stalled the sync a second time.
+    let peers = BTreeMap::from([(1, Serves::HeadersOnly), (2, Serves::Blocks)]);
+    let (_, mut node) = syncing_from(3_000, &peers);
+    let withholder: SocketAddr = "127.0.0.1:9001".parse().unwrap();
+    let mut dials = Vec::new();
+    for now in NOW + 1..NOW + 120 {
+        node.tick(now).unwrap();
+        for io in node.drain_io() {
+            if let Io::Connect(addr) = io {
+                dials.push((now, addr));
+            }
+        }
+    }
+    assert!(node.peers().iter().all(|p| p.id != 1), "withholder kept");
+    assert!(
+        !dials.iter().any(|(_, addr)| *addr == withholder),
+        "dialled again: {dials:?}"
+    );
 }

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p benches --bin sync [-- --blocks N] [--per-block T] [--full]
+//!     [--trouble] [--seeds S]
 //! ```
 //!
 //! 1. Builds a regtest chain: one block paying a funder key, then `N` blocks (default 10,000) of
@@ -17,7 +18,10 @@
 //!    2) that knows only A, both in this process on a two-thread tokio runtime, and measures the
 //!    wall time from B's start until its tip is A's: `T_sync`. The process's CPU time over the
 //!    same span comes from `/proc/self/stat`.
-//! 4. Reports blocks/s and transfers/s, and the **signature share**: the CPU time B spent
+//! 4. Reports blocks/s and transfers/s, blocks/s over each run of 10,000 blocks (the last
+//!    against the first: does the sync slow as the chain grows?), the process's resident memory
+//!    when B started and its peak until B reached the tip (`VmHWM`, reset when B starts), and
+//!    the **signature share**: the CPU time B spent
 //!    verifying signatures during the sync (`NodeCounters::signature_cpu`, measured on the
 //!    checking threads' own CPU clocks around the signature checks alone: signing hash and
 //!    ECDSA) divided by `T_sync × 2 cores`. 100 % would mean both cores did nothing but check
@@ -32,6 +36,10 @@
 //! 5. Waits for B's lookup indexes (txid, address history), which B defers while far behind, to
 //!    reach the tip, prints how long that took after the sync, and looks up every transfer of
 //!    the tip block by txid.
+//!
+//! 6. With `--trouble`, then syncs a fresh B `S` times more (seeds 1 to `S`, default 10) from four
+//!    serving peers, one withholding blocks and one leaving mid-download, against the one-peer
+//!    time of step 3: see `trouble.rs`.
 //!
 //! B's store is opened as the CLI's nodes open theirs (`StoreOptions::node()`:
 //! `synchronous=NORMAL`, 64 MiB page cache); `--full` makes it `synchronous=FULL` (`--normal`,
@@ -51,6 +59,7 @@ use chain_core::miner::mine_reference;
 use chain_core::params::ChainParams;
 use chain_core::protocol::NodeEvent;
 use chain_core::store::ChainWrite;
+use chain_core::testkit::served::ServedChain;
 use chain_core::tx::{Coinbase, Transaction, Transfer, UnsignedTransfer};
 use chain_core::units::Amount;
 use chain_core::validate::{check_transfer, median_time_past};
@@ -69,12 +78,16 @@ const FUNDING: u64 = 1_000_000;
 const AMOUNT: u64 = 1_000;
 const FEE: u64 = 1;
 
+mod trouble;
+
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
 struct Options {
     blocks: usize,
     per_block: usize,
     store: StoreOptions,
+    /// Seeds of the four-peer runs (`--trouble`), none without it.
+    trouble_seeds: Option<u64>,
 }
 
 fn options() -> Result<Options> {
@@ -82,6 +95,7 @@ fn options() -> Result<Options> {
         blocks: 10_000,
         per_block: 10,
         store: StoreOptions::node(),
+        trouble_seeds: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -94,6 +108,13 @@ fn options() -> Result<Options> {
             }
             "--normal" => options.store.durability = Durability::Normal,
             "--full" => options.store.durability = Durability::Full,
+            "--trouble" => {
+                options.trouble_seeds.get_or_insert(10);
+            }
+            "--seeds" => {
+                let seeds = args.next().ok_or("--seeds needs a number")?.parse()?;
+                options.trouble_seeds = Some(seeds);
+            }
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
@@ -256,7 +277,16 @@ struct SyncRun {
     run_delay: Duration,
     counters: NodeCounters,
     load: (String, String),
+    /// Seconds from B's start until its tip reached each multiple of [`SEGMENT`] blocks.
+    marks: Vec<f64>,
+    /// The process's resident memory when B started, and its peak until B reached the tip
+    /// (KiB; `None` where the kernel cannot say or reset the peak).
+    rss: (Option<u64>, Option<u64>),
 }
+
+/// Blocks per segment in the sync's growth figures: blocks/s over the first segment against the
+/// last one shows whether the sync slows as the chain grows.
+const SEGMENT: u64 = 10_000;
 
 struct TempDir(PathBuf);
 
@@ -319,12 +349,21 @@ fn main() -> Result<()> {
     let mut chain = Chain::open(params.clone(), store)?;
     chain.set_verify_threads(2);
     let miner = secret("sync miner", 0)?.public_key().address();
+    // The withholder of `--trouble` serves the chain's headers from memory.
+    let mut served = Vec::new();
+    let mut keep = |block: &Block| {
+        if options.trouble_seeds.is_some() {
+            served.push(block.clone());
+        }
+    };
     let block = next_block(&chain, funder.public_key().address(), &[])?;
+    keep(&block);
     chain.accept_block(block, now)?;
     // Stored 200 blocks to a commit, as a node does during a sync.
     chain.store_mut().begin_batch()?;
     for (i, batch) in transfers.chunks(per_block).enumerate() {
         let block = next_block(&chain, miner, batch)?;
+        keep(&block);
         let outcome = chain.accept_block(block, now)?;
         if outcome.events.is_empty() {
             return Err(format!("block {} was not connected", i + 2).into());
@@ -345,6 +384,10 @@ fn main() -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     drop(chain);
+    let copies = match options.trouble_seeds {
+        Some(_) => Some(trouble::copy_store(&a_path, dir.path())?),
+        None => None,
+    };
 
     // 2. Signatures alone, one thread.
     let started = Instant::now();
@@ -383,6 +426,30 @@ fn main() -> Result<()> {
         run.load.0,
         run.load.1
     );
+    let rates = segment_rates(&run.marks, tip.height.0, t_sync);
+    if rates.len() > 1 {
+        let listed: Vec<String> = rates
+            .iter()
+            .map(|(height, rate)| format!("to {height}: {rate:.0}"))
+            .collect();
+        let (first, last) = (rates[0].1, rates[rates.len() - 1].1);
+        println!(
+            "growth: blocks/s per {SEGMENT} blocks: {}; the last segment ran at {:.0} % of the \
+             first",
+            listed.join(", "),
+            last * 100.0 / first
+        );
+    }
+    if let (Some(before), Some(peak)) = run.rss {
+        println!(
+            "memory: the process (A serving, B syncing) held {:.0} MiB when B started and at \
+             most {:.0} MiB until B reached the tip: B's peak is at most {:.0} MiB (what A \
+             grew by while serving, its page cache above all, is counted in)",
+            before as f64 / 1024.0,
+            peak as f64 / 1024.0,
+            peak.saturating_sub(before) as f64 / 1024.0
+        );
+    }
     let sig_cpu = run.counters.signature_cpu.as_secs_f64();
     println!(
         "signatures during the sync: {} in {} blocks, {sig_cpu:.2} s of CPU ({:.1} µs each); \
@@ -440,6 +507,25 @@ fn main() -> Result<()> {
         "signature share until the indexes too were at the tip ({t_indexed:.2} s): {:.0} %",
         sig_cpu * 100.0 / (t_indexed * 2.0),
     );
+
+    // 6. Four peers, two of them trouble.
+    if let (Some(seeds), Some(copies)) = (options.trouble_seeds, copies) {
+        let chain = std::sync::Arc::new(ServedChain::from_blocks(
+            params.clone(),
+            served,
+            tip.chain_work,
+        ));
+        let setup = trouble::Setup {
+            params: &params,
+            serving: [a_path.as_path(), &copies[0], &copies[1]],
+            chain,
+            dir: dir.path(),
+            store: options.store,
+            tip: tip.hash,
+            height: tip.height.0,
+        };
+        trouble::report(&runtime, &setup, seeds, t_sync)?;
+    }
     Ok(())
 }
 
@@ -473,6 +559,30 @@ async fn index_catch_up(
     Ok(took)
 }
 
+/// Starts a node that serves the chain in the store at `path`, listening on a free loopback
+/// port.
+async fn serving_node(
+    params: &ChainParams,
+    path: &Path,
+    seed: u64,
+) -> Result<chain_net::NodeHandle> {
+    let mut config = NodeConfig::new(params.clone());
+    config.listen = Some("127.0.0.1:0".parse()?);
+    config.verify_threads = 2;
+    config.seed = seed;
+    let store = SqliteStore::open_with(path, params, StoreOptions::node())?;
+    Ok(chain_net::start(config, store).await?)
+}
+
+/// The configuration of a fresh node B that syncs from `peers`.
+fn syncing_config(params: &ChainParams, peers: Vec<std::net::SocketAddr>, seed: u64) -> NodeConfig {
+    let mut config = NodeConfig::new(params.clone());
+    config.peers = peers;
+    config.verify_threads = 2;
+    config.seed = seed;
+    config
+}
+
 /// Runs A over its store and a fresh B against it until B has `tip`.
 async fn sync(
     params: &ChainParams,
@@ -481,59 +591,30 @@ async fn sync(
     options: &Options,
     tip: BlockHash,
 ) -> Result<SyncRun> {
-    let mut a_config = NodeConfig::new(params.clone());
-    a_config.listen = Some("127.0.0.1:0".parse()?);
-    a_config.verify_threads = 2;
-    a_config.seed = 1;
-    let a_store = SqliteStore::open_with(a_path, params, StoreOptions::node())?;
-    let a = chain_net::start(a_config, a_store).await?;
+    let a = serving_node(params, a_path, 1).await?;
 
     let b_store = SqliteStore::open_with(dir.join("b.db"), params, options.store)?;
-    let mut b_config = NodeConfig::new(params.clone());
-    b_config.peers = vec![a.listen_addr().ok_or("A listens")?];
-    b_config.verify_threads = 2;
-    b_config.seed = 2;
+    let b_config = syncing_config(params, vec![a.listen_addr().ok_or("A listens")?], 2);
     let load_before = sys::load_average();
     let threads_at_start = sys::threads();
     let threads_before: Vec<u64> = threads_at_start.iter().map(|(tid, _, _)| *tid).collect();
     let delays_before = run_delays();
     let cpu_before = sys::process_cpu();
+    let pid = std::process::id();
+    let rss_before = sys::rss_kib(pid);
+    let peak_reset = sys::reset_peak_rss();
+    let mut marks = Vec::new();
     let started = Instant::now();
     let b = chain_net::start(b_config, b_store).await?;
-    // B's events say when it reaches the tip; its status is asked once a second too, in case
-    // an event was missed (a lagging subscriber loses events). Asking more often would end B's
-    // store batches early (a command is handled after the batch commits).
-    let mut events = b.subscribe();
-    let mut last_report = Instant::now();
-    loop {
-        match tokio::time::timeout(Duration::from_secs(1), events.recv()).await {
-            Ok(Ok(NodeEvent::Chain(ChainEvent::TipChanged(change))))
-                if change.connected.last().is_some_and(|c| c.hash == tip) =>
-            {
-                break;
-            }
-            Ok(Ok(_)) => continue,
-            Ok(Err(broadcast::error::RecvError::Lagged(_))) | Err(_) => {}
-            Ok(Err(broadcast::error::RecvError::Closed)) => return Err("B stopped".into()),
+    follow_to_tip(&b, tip, started, Duration::from_secs(3_600), |height| {
+        while height >= (marks.len() as u64 + 1) * SEGMENT {
+            marks.push(started.elapsed().as_secs_f64());
         }
-        let status = b.status().await?;
-        if status.tip == tip {
-            break;
-        }
-        if last_report.elapsed() >= Duration::from_secs(5) {
-            last_report = Instant::now();
-            eprintln!(
-                "  B at height {} after {:.0} s",
-                status.height,
-                started.elapsed().as_secs_f64()
-            );
-        }
-        if started.elapsed() > Duration::from_secs(3_600) {
-            return Err("B did not sync within an hour".into());
-        }
-    }
+    })
+    .await?;
     let at_tip = Instant::now();
     let wall = (at_tip - started).as_secs_f64();
+    let peak_rss = sys::peak_rss_kib(pid).filter(|_| peak_reset);
     let counters = b.counters();
     let run_delay = Duration::from_nanos(
         run_delays()
@@ -573,5 +654,83 @@ async fn sync(
         run_delay,
         counters,
         load,
+        marks,
+        rss: (rss_before, peak_rss),
     })
+}
+
+/// Follows node `b` (started at `started`) until its tip is `tip`, calling `reached` with each
+/// height it connects; fails after `limit`.
+///
+/// B's events say when it reaches the tip; its status is asked once a second too, in case an
+/// event was missed (a lagging subscriber loses events). Asking more often would end B's store
+/// batches early (a command is handled after the batch commits).
+async fn follow_to_tip(
+    b: &chain_net::NodeHandle,
+    tip: BlockHash,
+    started: Instant,
+    limit: Duration,
+    mut reached: impl FnMut(u64),
+) -> Result<()> {
+    let mut events = b.subscribe();
+    let mut last_report = Instant::now();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(1), events.recv()).await {
+            Ok(Ok(NodeEvent::Chain(ChainEvent::TipChanged(change)))) => {
+                let Some(last) = change.connected.last() else {
+                    continue;
+                };
+                reached(last.height.0);
+                if last.hash == tip {
+                    return Ok(());
+                }
+                continue;
+            }
+            Ok(Ok(_)) => continue,
+            Ok(Err(broadcast::error::RecvError::Lagged(_))) | Err(_) => {}
+            Ok(Err(broadcast::error::RecvError::Closed)) => return Err("B stopped".into()),
+        }
+        let status = b.status().await?;
+        reached(status.height.0);
+        if status.tip == tip {
+            return Ok(());
+        }
+        if last_report.elapsed() >= Duration::from_secs(5) {
+            last_report = Instant::now();
+            eprintln!(
+                "  B at height {} after {:.0} s",
+                status.height,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        if started.elapsed() > limit {
+            return Err(format!("B did not sync within {} s", limit.as_secs()).into());
+        }
+    }
+}
+
+/// Blocks/s over each segment of [`SEGMENT`] blocks, the last one ending at the tip at `wall`
+/// seconds (a remainder under half a segment, such as the funding block, joins the segment
+/// before it).
+fn segment_rates(marks: &[f64], tip: u64, wall: f64) -> Vec<(u64, f64)> {
+    let mut ends: Vec<(u64, f64)> = marks
+        .iter()
+        .enumerate()
+        .map(|(i, at)| ((i as u64 + 1) * SEGMENT, *at))
+        .collect();
+    let last_end = ends.last().map_or(0, |last| last.0);
+    if tip > last_end && tip - last_end < SEGMENT / 2 && !ends.is_empty() {
+        ends.pop();
+    }
+    if tip > ends.last().map_or(0, |last| last.0) {
+        ends.push((tip, wall));
+    }
+    let mut from = (0, 0.0);
+    ends.into_iter()
+        .map(|(height, at)| {
+            let rate = (height - from.0) as f64 / (at - from.1);
+            from = (height, at);
+            (height, rate)
+        })
+        .collect()
 }
