@@ -54,3 +54,29 @@ fn three_nodes_mining_fast_converge() {
         "seeds that did not converge: {failures:?}"
     );
 }
+
+/// A long chain: four nodes mine 24,000 blocks together (a block every 100 virtual ms, each by
+/// a random node, so every node receives about three quarters of the chain from its peers) and
+/// must end on one tip at least 20,000 high, for five seeds. Chains this long once stopped a real sync for good (issue 13).
+#[test]
+fn four_nodes_agree_on_a_chain_of_twenty_thousand_blocks() {
+    let config = SimConfig {
+        nodes: 4,
+        latency_ms: (1, 20),
+        loss_per_mille: 0,
+        blocks: 24_000,
+        block_interval_ms: 100,
+        transfers: 50,
+        partition: false,
+        settle_secs: 300,
+    };
+    for seed in seeds().into_iter().take(5) {
+        let report = simulate(config.clone(), seed);
+        eprintln!(
+            "SIM_SEED={seed}: height {}, {} messages",
+            report.height, report.delivered
+        );
+        assert!(report.converged, "SIM_SEED={seed} {report:?}");
+        assert!(report.height >= 20_000, "SIM_SEED={seed} {report:?}");
+    }
+}
