@@ -1,6 +1,6 @@
-//! The crate's errors: one enum, [`Error`], gathering one enum per domain. Every consensus rule
-//! has its own variant, so that a test can break exactly one rule and see exactly that error, and
-//! a peer can be penalised by what it did wrong.
+//! The crate's errors: one enum, [`Error`](enum@Error), gathering one enum per domain. Every
+//! consensus rule has its own variant, so that a test can break exactly one rule and see exactly
+//! that error, and a peer can be penalised by what it did wrong.
 
 use crate::address::AddressError;
 use crate::encode::DecodeError;

@@ -1,8 +1,9 @@
 //! The storage seam: what the chain needs from a database, as narrow traits, and an in-memory
 //! implementation for tests and embedding.
 //!
-//! Reads go through [`ChainRead`]; writes through [`ChainWrite`], whose [`ChainWrite::connect`]
-//! and [`ChainWrite::disconnect`] must each be atomic: a block's state changes, undo record,
+//! Reads go through [`ChainRead`]; writes through [`ChainWrite`]; the node's known peers and bans
+//! through [`PeerBook`], which has no default methods (a store that would drop them does not
+//! compile). [`ChainWrite::connect`] and [`ChainWrite::disconnect`] must each be atomic: a block's state changes, undo record,
 //! indexes and the new tip are written together or not at all. The core decides what to write
 //! (it computes the new account values and the undo data); a store only records it, so every
 //! store behaves the same and `chain-store` runs this crate's conformance suite.
@@ -12,15 +13,15 @@ use crate::block::{Block, Header};
 use crate::error::StoreError;
 use crate::hash::{BlockHash, Txid};
 use crate::pow::Work;
-use crate::protocol::BanTarget;
 use crate::state::{AccountEntry, AccountRead, BlockUndo};
 use crate::tx::{Transaction, Transfer};
 use crate::units::Height;
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
 
 mod memory;
+mod peer_book;
 pub use memory::MemoryStore;
+pub use peer_book::{BanTarget, PeerBook};
 
 /// How far a stored block has been checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -172,18 +173,6 @@ pub trait ChainRead: AccountRead {
     /// The transfers waiting in the mempool when it was last saved.
     #[allow(clippy::missing_errors_doc)]
     fn pending(&self) -> Result<Vec<Transfer>, StoreError>;
-    /// Peer addresses saved by the node, with when each was last seen (unix seconds). A store
-    /// that keeps none returns nothing.
-    #[allow(clippy::missing_errors_doc)]
-    fn known_peers(&self) -> Result<Vec<(SocketAddr, u64)>, StoreError> {
-        Ok(Vec::new())
-    }
-    /// Bans saved by the node, with until when each lasts (unix seconds). A store that keeps
-    /// none returns nothing.
-    #[allow(clippy::missing_errors_doc)]
-    fn bans(&self) -> Result<Vec<(BanTarget, u64)>, StoreError> {
-        Ok(Vec::new())
-    }
 }
 
 /// Writing blocks, state and the mempool. Each method is atomic, and so is a batch of them.
@@ -212,19 +201,6 @@ pub trait ChainWrite {
     /// Forgets pending transfers.
     #[allow(clippy::missing_errors_doc)]
     fn remove_pending(&mut self, txids: &[Txid]) -> Result<(), StoreError>;
-    /// Replaces the saved peer addresses. A store that keeps none ignores them.
-    #[allow(clippy::missing_errors_doc)]
-    fn put_known_peers(&mut self, peers: &[(SocketAddr, u64)]) -> Result<(), StoreError> {
-        let _ = peers;
-        Ok(())
-    }
-    /// Saves bans (each replaces what was saved for its target), and lifts the saved bans that
-    /// ended by `now` (unix seconds). A store that keeps none ignores them.
-    #[allow(clippy::missing_errors_doc)]
-    fn put_bans(&mut self, bans: &[(BanTarget, u64)], now: u64) -> Result<(), StoreError> {
-        let _ = (bans, now);
-        Ok(())
-    }
     /// While `defer` is set, [`ChainWrite::connect`] leaves the lookup indexes (txid and address
     /// history) for [`ChainWrite::catch_up_indexes`], which builds them for many blocks at once.
     /// A node defers them while it is far behind (an initial sync): written block by block,
@@ -264,9 +240,9 @@ pub trait ChainWrite {
     }
 }
 
-/// A complete store.
-pub trait Store: ChainRead + ChainWrite {}
-impl<T: ChainRead + ChainWrite> Store for T {}
+/// A complete store: the chain, its state and mempool, and the node's book of peers.
+pub trait Store: ChainRead + ChainWrite + PeerBook {}
+impl<T: ChainRead + ChainWrite + PeerBook> Store for T {}
 
 /// Each address a transaction touches, for the history index (sender and receiver; the
 /// receiver of a coinbase). A transfer to oneself is listed once.

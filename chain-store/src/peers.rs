@@ -6,7 +6,8 @@
 use crate::error::{Error, corrupt};
 use crate::row;
 use crate::store::SqliteStore;
-use chain_core::protocol::BanTarget;
+use chain_core::error::StoreError;
+use chain_core::store::{BanTarget, PeerBook};
 use rusqlite::params;
 
 /// A known peer.
@@ -159,6 +160,34 @@ impl SqliteStore {
     }
 }
 
+impl PeerBook for SqliteStore {
+    fn known_peers(&self) -> Result<Vec<(std::net::SocketAddr, u64)>, StoreError> {
+        // Rows whose address no longer parses (none are written so) are skipped, not fatal.
+        Ok(self
+            .peers()?
+            .into_iter()
+            // Rows kept only for a ban are not peers to dial; a banned known peer is listed,
+            // and the protocol, which restores its ban, does not dial it while the ban lasts.
+            .filter(|p| p.last_seen != 0)
+            .filter_map(|p| p.address.parse().ok().map(|addr| (addr, p.last_seen)))
+            .collect())
+    }
+
+    fn bans(&self) -> Result<Vec<(BanTarget, u64)>, StoreError> {
+        Ok(self.saved_bans()?)
+    }
+
+    fn put_known_peers(&mut self, peers: &[(std::net::SocketAddr, u64)]) -> Result<(), StoreError> {
+        let result = self.replace_known_peers(peers);
+        self.watch(result)
+    }
+
+    fn put_bans(&mut self, bans: &[(BanTarget, u64)], now: u64) -> Result<(), StoreError> {
+        let result = self.save_bans(bans, now);
+        self.watch(result)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,7 +236,7 @@ mod tests {
         // A banned known peer keeps its row and last-seen time, and is still listed: the
         // protocol, which restores the ban, does not dial it while it lasts.
         assert_eq!(store.peers().unwrap()[0], peer("127.0.0.1:7510", 50, 2_000));
-        let known_peers = |store: &SqliteStore| chain_core::store::ChainRead::known_peers(store);
+        let known_peers = |store: &SqliteStore| PeerBook::known_peers(store);
         assert_eq!(known_peers(&store).unwrap(), vec![(known, 50)]);
         // Saving the known peers keeps the bans.
         store.replace_known_peers(&[(known, 60)]).unwrap();

@@ -10,7 +10,6 @@ use chain_core::encode::Decode;
 use chain_core::error::StoreError;
 use chain_core::hash::{BlockHash, Txid};
 use chain_core::pow::Work;
-use chain_core::protocol::BanTarget;
 use chain_core::state::{Account, AccountRead, BlockUndo};
 use chain_core::store::{BlockMeta, ChainRead, HistoryCursor, HistoryEntry, TxLocation};
 use chain_core::tx::Transfer;
@@ -304,22 +303,6 @@ impl ChainRead for SqliteStore {
 
     fn pending(&self) -> Result<Vec<Transfer>, StoreError> {
         Ok(self.read_pending()?)
-    }
-
-    fn known_peers(&self) -> Result<Vec<(std::net::SocketAddr, u64)>, StoreError> {
-        // Rows whose address no longer parses (none are written so) are skipped, not fatal.
-        Ok(self
-            .peers()?
-            .into_iter()
-            // Rows kept only for a ban are not peers to dial; a banned known peer is listed,
-            // and the protocol, which restores its ban, does not dial it while the ban lasts.
-            .filter(|p| p.last_seen != 0)
-            .filter_map(|p| p.address.parse().ok().map(|addr| (addr, p.last_seen)))
-            .collect())
-    }
-
-    fn bans(&self) -> Result<Vec<(BanTarget, u64)>, StoreError> {
-        Ok(self.saved_bans()?)
     }
 }
 

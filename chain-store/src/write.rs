@@ -21,7 +21,6 @@ use chain_core::block::Block;
 use chain_core::encode::Encode;
 use chain_core::error::StoreError;
 use chain_core::hash::{BlockHash, Txid};
-use chain_core::protocol::BanTarget;
 use chain_core::state::AccountEntry;
 use chain_core::store::{BlockMeta, BlockStatus, ChainWrite, ConnectBlock, DisconnectBlock};
 use chain_core::tx::Transfer;
@@ -239,7 +238,7 @@ pub(crate) fn write_accounts(tx: &Connection, entries: &[AccountEntry]) -> Resul
 
 impl SqliteStore {
     /// Passes a write's result on; a failure inside a batch spoils the batch.
-    fn watch<T>(&mut self, result: Result<T, Error>) -> Result<T, StoreError> {
+    pub(crate) fn watch<T>(&mut self, result: Result<T, Error>) -> Result<T, StoreError> {
         if result.is_err() && self.in_batch {
             self.batch_spoiled = true;
         }
@@ -275,16 +274,6 @@ impl ChainWrite for SqliteStore {
 
     fn remove_pending(&mut self, txids: &[Txid]) -> Result<(), StoreError> {
         let result = self.delete_pending(txids);
-        self.watch(result)
-    }
-
-    fn put_known_peers(&mut self, peers: &[(std::net::SocketAddr, u64)]) -> Result<(), StoreError> {
-        let result = self.replace_known_peers(peers);
-        self.watch(result)
-    }
-
-    fn put_bans(&mut self, bans: &[(BanTarget, u64)], now: u64) -> Result<(), StoreError> {
-        let result = self.save_bans(bans, now);
         self.watch(result)
     }
 

@@ -4,10 +4,10 @@ use super::message::{Inventory, Version};
 use crate::hash::{BlockHash, Txid};
 use crate::pow::Work;
 use crate::units::Height;
+
+pub use crate::store::BanTarget;
 use std::collections::{HashSet, VecDeque};
-use std::fmt;
-use std::net::{IpAddr, SocketAddr};
-use std::str::FromStr;
+use std::net::SocketAddr;
 
 /// Identifies a connection; the adapter assigns it and never reuses one.
 pub type PeerId = u64;
@@ -49,48 +49,6 @@ impl Penalty {
             Penalty::InventoryFlood => 50,
             Penalty::OversizedRequest => 20,
             Penalty::ConflictingTransfer => 5,
-        }
-    }
-}
-
-/// What a ban applies to: an IP address, or on loopback (where every local node shares one IP)
-/// the exact socket address. Its text form, as a store saves it, is the address's own:
-/// `192.0.2.7`, `2001:db8::1`, `127.0.0.1:7410`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum BanTarget {
-    /// Every connection from this IP address.
-    Ip(IpAddr),
-    /// Connections from this socket address only (a loopback address).
-    Socket(SocketAddr),
-}
-
-impl BanTarget {
-    /// What a ban of the peer at `addr` applies to.
-    pub fn of(addr: SocketAddr) -> Self {
-        if addr.ip().is_loopback() {
-            BanTarget::Socket(addr)
-        } else {
-            BanTarget::Ip(addr.ip())
-        }
-    }
-}
-
-impl fmt::Display for BanTarget {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BanTarget::Ip(ip) => write!(f, "{ip}"),
-            BanTarget::Socket(addr) => write!(f, "{addr}"),
-        }
-    }
-}
-
-impl FromStr for BanTarget {
-    type Err = std::net::AddrParseError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text.parse::<SocketAddr>() {
-            Ok(addr) => Ok(BanTarget::Socket(addr)),
-            Err(_) => text.parse::<IpAddr>().map(BanTarget::Ip),
         }
     }
 }

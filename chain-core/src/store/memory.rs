@@ -3,8 +3,8 @@
 //! is trivially atomic.
 
 use super::{
-    BlockMeta, BlockStatus, ChainRead, ChainWrite, ConnectBlock, DisconnectBlock, HistoryCursor,
-    HistoryEntry, TxLocation, touched_addresses,
+    BanTarget, BlockMeta, BlockStatus, ChainRead, ChainWrite, ConnectBlock, DisconnectBlock,
+    HistoryCursor, HistoryEntry, PeerBook, TxLocation, touched_addresses,
 };
 use crate::address::Address;
 use crate::block::Block;
@@ -30,6 +30,7 @@ pub struct MemoryStore {
     history: BTreeMap<(Address, HistoryCursor), Txid>,
     pending: BTreeMap<Txid, Transfer>,
     peers: Vec<(SocketAddr, u64)>,
+    bans: BTreeMap<BanTarget, u64>,
 }
 
 impl MemoryStore {
@@ -146,10 +147,6 @@ impl ChainRead for MemoryStore {
     fn pending(&self) -> Result<Vec<Transfer>, StoreError> {
         Ok(self.pending.values().cloned().collect())
     }
-
-    fn known_peers(&self) -> Result<Vec<(SocketAddr, u64)>, StoreError> {
-        Ok(self.peers.clone())
-    }
 }
 
 impl ChainWrite for MemoryStore {
@@ -238,15 +235,35 @@ impl ChainWrite for MemoryStore {
         Ok(())
     }
 
+    fn remove_pending(&mut self, txids: &[Txid]) -> Result<(), StoreError> {
+        for txid in txids {
+            self.pending.remove(txid);
+        }
+        Ok(())
+    }
+}
+
+impl PeerBook for MemoryStore {
+    fn known_peers(&self) -> Result<Vec<(SocketAddr, u64)>, StoreError> {
+        Ok(self.peers.clone())
+    }
+
     fn put_known_peers(&mut self, peers: &[(SocketAddr, u64)]) -> Result<(), StoreError> {
         self.peers = peers.to_vec();
         Ok(())
     }
 
-    fn remove_pending(&mut self, txids: &[Txid]) -> Result<(), StoreError> {
-        for txid in txids {
-            self.pending.remove(txid);
-        }
+    fn bans(&self) -> Result<Vec<(BanTarget, u64)>, StoreError> {
+        Ok(self
+            .bans
+            .iter()
+            .map(|(target, until)| (*target, *until))
+            .collect())
+    }
+
+    fn put_bans(&mut self, bans: &[(BanTarget, u64)], now: u64) -> Result<(), StoreError> {
+        self.bans.extend(bans.iter().copied());
+        self.bans.retain(|_, until| *until > now);
         Ok(())
     }
 }

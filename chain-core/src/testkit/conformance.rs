@@ -56,6 +56,7 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     blocks_update_state_and_indexes(fresh());
     history_pages_newest_first(fresh());
     pending_transfers_round_trip(fresh());
+    peers_and_bans_round_trip(fresh());
     invalid_blocks_are_marked_with_their_descendants(fresh());
     let mut total = RunStats::default();
     for seed in 0..4 {
@@ -195,6 +196,30 @@ pub fn pending_transfers_round_trip<S: Store>(store: S) {
     assert_eq!(pending, expected);
     store.remove_pending(&[a.txid()]).unwrap();
     assert_eq!(store.pending().unwrap(), vec![b]);
+}
+
+/// Known peers are replaced as a whole; bans are kept until they end, a later save of a target
+/// replacing the earlier one, and lifted by a save after they end.
+pub fn peers_and_bans_round_trip<S: Store>(mut store: S) {
+    use crate::store::BanTarget;
+    use std::net::SocketAddr;
+    let peer = |port: u16| SocketAddr::from(([192, 0, 2, 1], port));
+    store
+        .put_known_peers(&[(peer(1), 10), (peer(2), 20)])
+        .unwrap();
+    store.put_known_peers(&[(peer(3), 30)]).unwrap();
+    assert_eq!(store.known_peers().unwrap(), vec![(peer(3), 30)]);
+    let far = BanTarget::of(SocketAddr::from(([198, 51, 100, 7], 7410)));
+    let local = BanTarget::of(SocketAddr::from(([127, 0, 0, 1], 7411)));
+    store.put_bans(&[(far, 1_000), (local, 2_000)], 0).unwrap();
+    store.put_bans(&[(far, 1_500)], 0).unwrap();
+    let mut bans = store.bans().unwrap();
+    bans.sort_unstable();
+    let mut expected = vec![(far, 1_500), (local, 2_000)];
+    expected.sort_unstable();
+    assert_eq!(bans, expected);
+    store.put_bans(&[], 1_600).unwrap();
+    assert_eq!(store.bans().unwrap(), vec![(local, 2_000)]);
 }
 
 /// A block that breaks a state rule is marked invalid with its descendants, and the chain stays
