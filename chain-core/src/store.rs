@@ -161,15 +161,10 @@ pub trait ChainRead: AccountRead {
     /// The height up to which the best chain's blocks are in the lookup indexes
     /// ([`ChainRead::tx_location`], [`ChainRead::history`]); `None` when no block is. Below the
     /// tip only while a store catches its indexes up after an initial sync (see
-    /// [`ChainWrite::defer_indexes`]); a store that always indexes with the block (the default)
-    /// answers the tip's height.
+    /// [`ChainWrite::defer_indexes`]); a store that always indexes with the block answers the
+    /// tip's height.
     #[allow(clippy::missing_errors_doc)]
-    fn indexed_height(&self) -> Result<Option<Height>, StoreError> {
-        match self.tip()? {
-            Some(tip) => Ok(self.meta(&tip)?.map(|meta| meta.height)),
-            None => Ok(None),
-        }
-    }
+    fn indexed_height(&self) -> Result<Option<Height>, StoreError>;
     /// The transfers waiting in the mempool when it was last saved.
     #[allow(clippy::missing_errors_doc)]
     fn pending(&self) -> Result<Vec<Transfer>, StoreError>;
@@ -205,39 +200,31 @@ pub trait ChainWrite {
     /// history) for [`ChainWrite::catch_up_indexes`], which builds them for many blocks at once.
     /// A node defers them while it is far behind (an initial sync): written block by block,
     /// their random keys touch most of their pages in every batch and cost more than the rest
-    /// of a block's rows. A store that has no cheaper way ignores this and always indexes.
-    fn defer_indexes(&mut self, defer: bool) {
-        let _ = defer;
-    }
+    /// of a block's rows. A store that has no cheaper way may ignore this and always index.
+    fn defer_indexes(&mut self, defer: bool);
     /// Adds the best-chain blocks above [`ChainRead::indexed_height`] to the lookup indexes,
     /// whole blocks in height order, in one transaction, stopping once `max_transactions` are
     /// added; answers whether blocks remain unindexed. Once the indexes reach the tip,
     /// `connect` keeps them there (unless deferred); until then it leaves them, so they always
     /// cover the best chain up to a height, with no gaps.
     #[allow(clippy::missing_errors_doc)]
-    fn catch_up_indexes(&mut self, max_transactions: usize) -> Result<bool, StoreError> {
-        let _ = max_transactions;
-        Ok(false)
-    }
+    fn catch_up_indexes(&mut self, max_transactions: usize) -> Result<bool, StoreError>;
     /// Starts a batch: the writes until [`ChainWrite::end_batch`] are committed together, as
     /// one atomic transaction, instead of one commit each. A node uses it for a run of blocks
     /// that arrived together (a sync). Every write stays whole: after a crash the store holds
     /// all of the batch or none of it, and so is consistent either way. If a write fails inside
     /// the batch, [`ChainWrite::end_batch`] rolls the whole batch back and fails. Dropping the
-    /// store with a batch open loses the batch. A store without transactions (the in-memory
-    /// one) ignores batches. Calling it with a batch open does nothing.
+    /// store with a batch open loses the batch. A store whose every write is whole at once and
+    /// that cannot crash half-way (the in-memory one) may ignore batches. Calling it with a
+    /// batch open does nothing.
     #[allow(clippy::missing_errors_doc)]
-    fn begin_batch(&mut self) -> Result<(), StoreError> {
-        Ok(())
-    }
+    fn begin_batch(&mut self) -> Result<(), StoreError>;
     /// Commits the batch begun by [`ChainWrite::begin_batch`] (nothing if none is open). If the
     /// commit fails, or a write of the batch failed, none of the batch is kept and this fails;
     /// a [`crate::chain::Chain`] over the store is then ahead of it and must be opened again
     /// (a node stops on any store failure).
     #[allow(clippy::missing_errors_doc)]
-    fn end_batch(&mut self) -> Result<(), StoreError> {
-        Ok(())
-    }
+    fn end_batch(&mut self) -> Result<(), StoreError>;
 }
 
 /// A complete store: the chain, its state and mempool, and the node's book of peers.

@@ -64,6 +64,11 @@ impl AccountRead for MemoryStore {
 }
 
 impl ChainRead for MemoryStore {
+    /// It indexes every block as it connects it: the tip's height.
+    fn indexed_height(&self) -> Result<Option<Height>, StoreError> {
+        Ok(self.main.len().checked_sub(1).map(|h| Height(h as u64)))
+    }
+
     fn meta(&self, hash: &BlockHash) -> Result<Option<BlockMeta>, StoreError> {
         Ok(self.metas.get(hash).copied())
     }
@@ -150,6 +155,25 @@ impl ChainRead for MemoryStore {
 }
 
 impl ChainWrite for MemoryStore {
+    /// Its indexes cost no more block by block than in bulk: it always indexes.
+    fn defer_indexes(&mut self, _defer: bool) {}
+
+    /// Never behind: nothing to catch up.
+    fn catch_up_indexes(&mut self, _max_transactions: usize) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+
+    /// Each write changes the maps in one step and nothing survives a crash: a batch is the
+    /// writes in it, whole, as they are made.
+    fn begin_batch(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Nothing to commit: every write of the batch was whole when it was made.
+    fn end_batch(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     fn put_block(&mut self, meta: &BlockMeta, block: &Block) -> Result<(), StoreError> {
         if self.metas.insert(meta.hash, *meta).is_none() {
             self.children
