@@ -17,8 +17,9 @@ use crate::node::mining::MiningJob;
 use crate::node::{Idle, Input, Node, Output};
 use crate::params::ChainParams;
 use crate::protocol::{Direction, Message, PeerId, Protocol, ProtocolConfig};
-use crate::store::MemoryStore;
-use crate::units::COIN;
+use crate::store::{ChainRead, MemoryStore};
+use crate::tx::Transaction;
+use crate::units::{COIN, Height};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -82,6 +83,10 @@ pub struct SimReport {
     pub lost: u64,
     /// Virtual seconds the run took.
     pub virtual_secs: u64,
+    /// Nodes whose accounts do not add up to the coins their best chain issued (the subsidies:
+    /// each coinbase's amount less the fees it collected). Empty when every node's ledger
+    /// balances.
+    pub unbalanced: Vec<usize>,
 }
 
 #[derive(Debug)]
@@ -498,6 +503,9 @@ impl Sim {
             .map(|n| n.ledger().chain().tip().height.0)
             .max()
             .unwrap_or(0);
+        let unbalanced = (0..self.nodes.len())
+            .filter(|&i| !balances_add_up(&self.nodes[i]))
+            .collect();
         SimReport {
             seed,
             converged: tips.len() == 1,
@@ -506,6 +514,7 @@ impl Sim {
             delivered: self.delivered,
             lost: self.lost,
             virtual_secs: self.now_ms / 1_000,
+            unbalanced,
         }
     }
 
@@ -520,6 +529,36 @@ impl Sim {
     pub fn nodes(&self) -> &[Node<MemoryStore>] {
         &self.nodes
     }
+}
+
+/// Whether `node`'s accounts hold exactly the coins its best chain issued: no transfer, fee,
+/// reorganisation or undo made or lost a coin.
+fn balances_add_up(node: &Node<MemoryStore>) -> bool {
+    let chain = node.ledger().chain();
+    let store = chain.store();
+    let mut issued: u128 = 0;
+    for height in 0..=chain.tip().height.0 {
+        let block = store
+            .hash_at(Height(height))
+            .ok()
+            .flatten()
+            .and_then(|hash| store.block(&hash).ok().flatten());
+        let Some(block) = block else {
+            return false;
+        };
+        for tx in &block.txs {
+            match tx {
+                Transaction::Coinbase(c) => issued += u128::from(c.amount.0),
+                Transaction::Transfer(t) => issued -= u128::from(t.fee.0),
+            }
+        }
+    }
+    let held: u128 = store
+        .accounts()
+        .values()
+        .map(|account| u128::from(account.balance.0))
+        .sum();
+    held == issued
 }
 
 /// Runs one seeded simulation.

@@ -1,5 +1,6 @@
 //! The peer protocol in a deterministic simulated network: many nodes, latency, loss and a
-//! partition that heals. Every seed must end with all nodes on one tip; a failing seed is
+//! partition that heals. Every seed must end with all nodes on one tip and every node's accounts
+//! adding up to the coins its chain issued; a failing seed is
 //! printed and replays with `SIM_SEED=<seed> cargo test -p chain-core --test it simulation`.
 
 use chain_core::testkit::sim::{SimConfig, simulate};
@@ -16,7 +17,7 @@ fn fifty_nodes_converge_after_partitions_heal_for_every_seed() {
     let mut failures = Vec::new();
     for seed in seeds() {
         let report = simulate(SimConfig::default(), seed);
-        if !report.converged || report.height < 6 {
+        if !report.converged || report.height < 6 || !report.unbalanced.is_empty() {
             eprintln!("simulation failed: SIM_SEED={seed} {report:?}");
             failures.push(seed);
         }
@@ -44,7 +45,7 @@ fn three_nodes_mining_fast_converge() {
             settle_secs: 300,
         };
         let report = simulate(config, seed);
-        if !report.converged {
+        if !report.converged || !report.unbalanced.is_empty() {
             eprintln!("simulation failed: SIM_SEED={seed} {report:?}");
             failures.push(seed);
         }
@@ -78,5 +79,6 @@ fn four_nodes_agree_on_a_chain_of_twenty_thousand_blocks() {
         );
         assert!(report.converged, "SIM_SEED={seed} {report:?}");
         assert!(report.height >= 20_000, "SIM_SEED={seed} {report:?}");
+        assert!(report.unbalanced.is_empty(), "SIM_SEED={seed} {report:?}");
     }
 }
