@@ -1,12 +1,20 @@
-//! The storage seam: what the chain needs from a database, as narrow traits, and an in-memory
-//! implementation for tests and embedding.
+//! The storage seam: what the chain and the node machine need from a database, as narrow
+//! traits, and an in-memory implementation for tests and embedding.
 //!
-//! Reads go through [`ChainRead`]; writes through [`ChainWrite`]; the node's known peers and bans
-//! through [`PeerBook`], which has no default methods (a store that would drop them does not
-//! compile). [`ChainWrite::connect`] and [`ChainWrite::disconnect`] must each be atomic: a block's state changes, undo record,
-//! indexes and the new tip are written together or not at all. The core decides what to write
-//! (it computes the new account values and the undo data); a store only records it, so every
-//! store behaves the same and `chain-store` runs this crate's conformance suite.
+//! - [`ChainRead`] / [`ChainWrite`]: the block tree, the best chain and the account state;
+//!   [`ChainWrite::connect`] and [`ChainWrite::disconnect`] must each be atomic: a block's state
+//!   changes, undo record, indexes and the new tip are written together or not at all;
+//! - [`IndexRead`] / [`IndexWrite`]: the lookup indexes (txid, address history), which a node
+//!   far behind may build after the blocks;
+//! - [`Batches`]: many writes committed as one transaction;
+//! - [`PendingRead`] / [`PendingWrite`]: the mempool's transfers, saved across restarts;
+//! - [`PeerBook`]: the node's known peers and bans.
+//!
+//! None has default methods: a store that leaves a part out does not compile, rather than drop
+//! what it is given. A [`Store`] is all of them; code that needs less asks for less (the node's
+//! batch policy takes [`Batches`] + [`IndexWrite`]). The core decides what to write (it computes
+//! the new account values and the undo data); a store only records it, so every store behaves
+//! the same and `chain-store` runs this crate's conformance suite.
 
 use crate::address::Address;
 use crate::block::{Block, Header};
@@ -116,7 +124,7 @@ pub struct DisconnectBlock<'a> {
     pub undo: &'a BlockUndo,
 }
 
-/// Reading the block tree, the best chain, state and indexes.
+/// Reading the block tree, the best chain and the account state.
 pub trait ChainRead: AccountRead {
     /// The entry of a stored block.
     ///
@@ -146,6 +154,32 @@ pub trait ChainRead: AccountRead {
     /// The highest `seq` stored, for numbering new blocks.
     #[allow(clippy::missing_errors_doc)]
     fn max_seq(&self) -> Result<u64, StoreError>;
+}
+
+/// Writing blocks and state. Each method is atomic, and so is a batch of them ([`Batches`]).
+pub trait ChainWrite {
+    /// Stores a block and its tree entry (not connected).
+    ///
+    /// # Errors
+    ///
+    /// A [`StoreError`] when storage fails (likewise for every method here); nothing is
+    /// written then.
+    fn put_block(&mut self, meta: &BlockMeta, block: &Block) -> Result<(), StoreError>;
+    /// Marks blocks invalid.
+    #[allow(clippy::missing_errors_doc)]
+    fn mark_invalid(&mut self, hashes: &[BlockHash]) -> Result<(), StoreError>;
+    /// Connects a block on top of the tip: states, undo, indexes (unless they are deferred or
+    /// behind: see [`IndexWrite::defer_indexes`]), tip, in one transaction.
+    #[allow(clippy::missing_errors_doc)]
+    fn connect(&mut self, change: ConnectBlock<'_>) -> Result<(), StoreError>;
+    /// Disconnects the tip block: restores states, removes its index entries (if it was
+    /// indexed), sets the tip to the parent, in one transaction.
+    #[allow(clippy::missing_errors_doc)]
+    fn disconnect(&mut self, change: DisconnectBlock<'_>) -> Result<(), StoreError>;
+}
+
+/// Reading the lookup indexes: transfers by txid, an address's history, and how far they reach.
+pub trait IndexRead {
     /// Where a transaction of the best chain sits.
     #[allow(clippy::missing_errors_doc)]
     fn tx_location(&self, txid: &Txid) -> Result<Option<TxLocation>, StoreError>;
@@ -159,67 +193,44 @@ pub trait ChainRead: AccountRead {
         limit: usize,
     ) -> Result<Vec<HistoryEntry>, StoreError>;
     /// The height up to which the best chain's blocks are in the lookup indexes
-    /// ([`ChainRead::tx_location`], [`ChainRead::history`]); `None` when no block is. Below the
+    /// ([`IndexRead::tx_location`], [`IndexRead::history`]); `None` when no block is. Below the
     /// tip only while a store catches its indexes up after an initial sync (see
-    /// [`ChainWrite::defer_indexes`]); a store that always indexes with the block answers the
+    /// [`IndexWrite::defer_indexes`]); a store that always indexes with the block answers the
     /// tip's height.
     #[allow(clippy::missing_errors_doc)]
     fn indexed_height(&self) -> Result<Option<Height>, StoreError>;
-    /// The transfers waiting in the mempool when it was last saved.
-    #[allow(clippy::missing_errors_doc)]
-    fn pending(&self) -> Result<Vec<Transfer>, StoreError>;
 }
 
-/// Writing blocks, state and the mempool. Each method is atomic, and so is a batch of them.
-pub trait ChainWrite {
-    /// Stores a block and its tree entry (not connected).
-    ///
-    /// # Errors
-    ///
-    /// A [`StoreError`] when storage fails (likewise for every method here); nothing is
-    /// written then.
-    fn put_block(&mut self, meta: &BlockMeta, block: &Block) -> Result<(), StoreError>;
-    /// Marks blocks invalid.
-    #[allow(clippy::missing_errors_doc)]
-    fn mark_invalid(&mut self, hashes: &[BlockHash]) -> Result<(), StoreError>;
-    /// Connects a block on top of the tip: states, undo, indexes (unless they are deferred or
-    /// behind: see [`ChainWrite::defer_indexes`]), tip, in one transaction.
-    #[allow(clippy::missing_errors_doc)]
-    fn connect(&mut self, change: ConnectBlock<'_>) -> Result<(), StoreError>;
-    /// Disconnects the tip block: restores states, removes its index entries (if it was
-    /// indexed), sets the tip to the parent, in one transaction.
-    #[allow(clippy::missing_errors_doc)]
-    fn disconnect(&mut self, change: DisconnectBlock<'_>) -> Result<(), StoreError>;
-    /// Saves pending transfers (keyed by txid).
-    #[allow(clippy::missing_errors_doc)]
-    fn put_pending(&mut self, transfers: &[Transfer]) -> Result<(), StoreError>;
-    /// Forgets pending transfers.
-    #[allow(clippy::missing_errors_doc)]
-    fn remove_pending(&mut self, txids: &[Txid]) -> Result<(), StoreError>;
+/// Building the lookup indexes later than the blocks, for a node far behind.
+pub trait IndexWrite {
     /// While `defer` is set, [`ChainWrite::connect`] leaves the lookup indexes (txid and address
-    /// history) for [`ChainWrite::catch_up_indexes`], which builds them for many blocks at once.
+    /// history) for [`IndexWrite::catch_up_indexes`], which builds them for many blocks at once.
     /// A node defers them while it is far behind (an initial sync): written block by block,
     /// their random keys touch most of their pages in every batch and cost more than the rest
     /// of a block's rows. A store that has no cheaper way may ignore this and always index.
     fn defer_indexes(&mut self, defer: bool);
-    /// Adds the best-chain blocks above [`ChainRead::indexed_height`] to the lookup indexes,
+    /// Adds the best-chain blocks above [`IndexRead::indexed_height`] to the lookup indexes,
     /// whole blocks in height order, in one transaction, stopping once `max_transactions` are
     /// added; answers whether blocks remain unindexed. Once the indexes reach the tip,
     /// `connect` keeps them there (unless deferred); until then it leaves them, so they always
     /// cover the best chain up to a height, with no gaps.
     #[allow(clippy::missing_errors_doc)]
     fn catch_up_indexes(&mut self, max_transactions: usize) -> Result<bool, StoreError>;
-    /// Starts a batch: the writes until [`ChainWrite::end_batch`] are committed together, as
+}
+
+/// Many writes committed together, kept or lost whole.
+pub trait Batches {
+    /// Starts a batch: the writes until [`Batches::end_batch`] are committed together, as
     /// one atomic transaction, instead of one commit each. A node uses it for a run of blocks
     /// that arrived together (a sync). Every write stays whole: after a crash the store holds
     /// all of the batch or none of it, and so is consistent either way. If a write fails inside
-    /// the batch, [`ChainWrite::end_batch`] rolls the whole batch back and fails. Dropping the
+    /// the batch, [`Batches::end_batch`] rolls the whole batch back and fails. Dropping the
     /// store with a batch open loses the batch. A store whose every write is whole at once and
     /// that cannot crash half-way (the in-memory one) may ignore batches. Calling it with a
     /// batch open does nothing.
     #[allow(clippy::missing_errors_doc)]
     fn begin_batch(&mut self) -> Result<(), StoreError>;
-    /// Commits the batch begun by [`ChainWrite::begin_batch`] (nothing if none is open). If the
+    /// Commits the batch begun by [`Batches::begin_batch`] (nothing if none is open). If the
     /// commit fails, or a write of the batch failed, none of the batch is kept and this fails;
     /// a [`crate::chain::Chain`] over the store is then ahead of it and must be opened again
     /// (a node stops on any store failure).
@@ -227,9 +238,41 @@ pub trait ChainWrite {
     fn end_batch(&mut self) -> Result<(), StoreError>;
 }
 
-/// A complete store: the chain, its state and mempool, and the node's book of peers.
-pub trait Store: ChainRead + ChainWrite + PeerBook {}
-impl<T: ChainRead + ChainWrite + PeerBook> Store for T {}
+/// The mempool's transfers as last saved, read back at start.
+pub trait PendingRead {
+    /// The transfers waiting in the mempool when it was last saved.
+    #[allow(clippy::missing_errors_doc)]
+    fn pending(&self) -> Result<Vec<Transfer>, StoreError>;
+}
+
+/// Saving the mempool's transfers as they come and go.
+pub trait PendingWrite {
+    /// Saves pending transfers (keyed by txid).
+    #[allow(clippy::missing_errors_doc)]
+    fn put_pending(&mut self, transfers: &[Transfer]) -> Result<(), StoreError>;
+    /// Forgets pending transfers.
+    #[allow(clippy::missing_errors_doc)]
+    fn remove_pending(&mut self, txids: &[Txid]) -> Result<(), StoreError>;
+}
+
+/// A complete store: the block tree and state, the lookup indexes, batches, the mempool's
+/// transfers, and the node's book of peers. Each part is a trait of its own with no default
+/// methods, so a store that leaves one out does not compile.
+pub trait Store:
+    ChainRead + ChainWrite + IndexRead + IndexWrite + Batches + PendingRead + PendingWrite + PeerBook
+{
+}
+impl<T> Store for T where
+    T: ChainRead
+        + ChainWrite
+        + IndexRead
+        + IndexWrite
+        + Batches
+        + PendingRead
+        + PendingWrite
+        + PeerBook
+{
+}
 
 /// Each address a transaction touches, for the history index (sender and receiver; the
 /// receiver of a coinbase). A transfer to oneself is listed once.

@@ -21,8 +21,8 @@ use chain_core::params::ChainParams;
 use chain_core::pow::Work;
 use chain_core::state::{Account, AccountEntry, AccountRead, apply_block};
 use chain_core::store::{
-    BlockMeta, BlockStatus, ChainRead, ChainWrite, ConnectBlock, DisconnectBlock, HistoryCursor,
-    HistoryEntry,
+    BlockMeta, BlockStatus, ChainWrite, ConnectBlock, DisconnectBlock, HistoryCursor, HistoryEntry,
+    IndexRead,
 };
 use chain_core::testkit::{Rng, address, key, transfer};
 use chain_core::tx::{Coinbase, Transaction};

@@ -11,7 +11,9 @@ use chain_core::error::StoreError;
 use chain_core::hash::{BlockHash, Txid};
 use chain_core::pow::Work;
 use chain_core::state::{Account, AccountRead, BlockUndo};
-use chain_core::store::{BlockMeta, ChainRead, HistoryCursor, HistoryEntry, TxLocation};
+use chain_core::store::{
+    BlockMeta, ChainRead, HistoryCursor, HistoryEntry, IndexRead, PendingRead, TxLocation,
+};
 use chain_core::tx::Transfer;
 use chain_core::units::{Amount, Height};
 use rusqlite::{Row, params};
@@ -283,13 +285,11 @@ impl ChainRead for SqliteStore {
     fn max_seq(&self) -> Result<u64, StoreError> {
         Ok(self.read_max_seq()?)
     }
+}
 
+impl IndexRead for SqliteStore {
     fn tx_location(&self, txid: &Txid) -> Result<Option<TxLocation>, StoreError> {
         Ok(self.read_tx_location(txid)?)
-    }
-
-    fn indexed_height(&self) -> Result<Option<Height>, StoreError> {
-        Ok(self.read_indexed_height()?.map(Height))
     }
 
     fn history(
@@ -301,6 +301,12 @@ impl ChainRead for SqliteStore {
         Ok(self.read_history(address, before, limit)?)
     }
 
+    fn indexed_height(&self) -> Result<Option<Height>, StoreError> {
+        Ok(self.read_indexed_height()?.map(Height))
+    }
+}
+
+impl PendingRead for SqliteStore {
     fn pending(&self) -> Result<Vec<Transfer>, StoreError> {
         Ok(self.read_pending()?)
     }

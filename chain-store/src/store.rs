@@ -99,7 +99,7 @@ const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 pub struct SqliteStore {
     pub(crate) conn: Connection,
     path: PathBuf,
-    /// Whether a batch's transaction is open (see [`chain_core::store::ChainWrite::begin_batch`]).
+    /// Whether a batch's transaction is open (see [`chain_core::store::Batches::begin_batch`]).
     pub(crate) in_batch: bool,
     /// Whether a write failed inside the open batch, which must then be rolled back.
     pub(crate) batch_spoiled: bool,

@@ -22,7 +22,10 @@ use chain_core::encode::Encode;
 use chain_core::error::StoreError;
 use chain_core::hash::{BlockHash, Txid};
 use chain_core::state::AccountEntry;
-use chain_core::store::{BlockMeta, BlockStatus, ChainWrite, ConnectBlock, DisconnectBlock};
+use chain_core::store::{
+    Batches, BlockMeta, BlockStatus, ChainWrite, ConnectBlock, DisconnectBlock, IndexWrite,
+    PendingWrite,
+};
 use chain_core::tx::Transfer;
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
@@ -266,17 +269,9 @@ impl ChainWrite for SqliteStore {
         let result = self.write_disconnect(change);
         self.watch(result)
     }
+}
 
-    fn put_pending(&mut self, transfers: &[Transfer]) -> Result<(), StoreError> {
-        let result = self.write_pending(transfers);
-        self.watch(result)
-    }
-
-    fn remove_pending(&mut self, txids: &[Txid]) -> Result<(), StoreError> {
-        let result = self.delete_pending(txids);
-        self.watch(result)
-    }
-
+impl IndexWrite for SqliteStore {
     fn defer_indexes(&mut self, defer: bool) {
         self.defer_indexes = defer;
     }
@@ -285,12 +280,26 @@ impl ChainWrite for SqliteStore {
         let result = self.catch_up(max_transactions);
         self.watch(result)
     }
+}
 
+impl Batches for SqliteStore {
     fn begin_batch(&mut self) -> Result<(), StoreError> {
         Ok(self.start_batch()?)
     }
 
     fn end_batch(&mut self) -> Result<(), StoreError> {
         Ok(self.commit_batch()?)
+    }
+}
+
+impl PendingWrite for SqliteStore {
+    fn put_pending(&mut self, transfers: &[Transfer]) -> Result<(), StoreError> {
+        let result = self.write_pending(transfers);
+        self.watch(result)
+    }
+
+    fn remove_pending(&mut self, txids: &[Txid]) -> Result<(), StoreError> {
+        let result = self.delete_pending(txids);
+        self.watch(result)
     }
 }

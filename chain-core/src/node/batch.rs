@@ -10,8 +10,9 @@
 //! waiting, once the node is no longer far behind or no batch has come for [`SYNC_STALL_SECS`]
 //! (the sync is over, or stalled).
 
+use crate::Error;
 use crate::store::Store;
-use crate::{Error, store::ChainWrite};
+use crate::store::{Batches, IndexWrite};
 
 /// Blocks stored in one batch at most. A batch also ends at any other input, such as the
 /// once-a-second tick, so it holds about a second of blocks at most.
@@ -95,7 +96,11 @@ impl BatchPolicy {
     }
 
     /// Commits the open batch, if any; answers whether one was open.
-    pub(super) fn commit<S: ChainWrite>(&mut self, store: &mut S, now: u64) -> Result<bool, Error> {
+    pub(super) fn commit<S: Batches + IndexWrite>(
+        &mut self,
+        store: &mut S,
+        now: u64,
+    ) -> Result<bool, Error> {
         let Some(blocks) = self.open.take() else {
             return Ok(false);
         };
@@ -121,7 +126,7 @@ impl BatchPolicy {
 
     /// With no input waiting: adds one run of blocks to the lookup indexes if they are behind and
     /// no sync is streaming. Answers whether more runs are needed.
-    pub(super) fn catch_up<S: ChainWrite>(
+    pub(super) fn catch_up<S: IndexWrite>(
         &mut self,
         store: &mut S,
         far_behind: bool,

@@ -3,8 +3,9 @@
 //! is trivially atomic.
 
 use super::{
-    BanTarget, BlockMeta, BlockStatus, ChainRead, ChainWrite, ConnectBlock, DisconnectBlock,
-    HistoryCursor, HistoryEntry, PeerBook, TxLocation, touched_addresses,
+    BanTarget, Batches, BlockMeta, BlockStatus, ChainRead, ChainWrite, ConnectBlock,
+    DisconnectBlock, HistoryCursor, HistoryEntry, IndexRead, IndexWrite, PeerBook, PendingRead,
+    PendingWrite, TxLocation, touched_addresses,
 };
 use crate::address::Address;
 use crate::block::Block;
@@ -64,11 +65,6 @@ impl AccountRead for MemoryStore {
 }
 
 impl ChainRead for MemoryStore {
-    /// It indexes every block as it connects it: the tip's height.
-    fn indexed_height(&self) -> Result<Option<Height>, StoreError> {
-        Ok(self.main.len().checked_sub(1).map(|h| Height(h as u64)))
-    }
-
     fn meta(&self, hash: &BlockHash) -> Result<Option<BlockMeta>, StoreError> {
         Ok(self.metas.get(hash).copied())
     }
@@ -108,7 +104,9 @@ impl ChainRead for MemoryStore {
     fn max_seq(&self) -> Result<u64, StoreError> {
         Ok(self.metas.values().map(|m| m.seq).max().unwrap_or(0))
     }
+}
 
+impl IndexRead for MemoryStore {
     fn tx_location(&self, txid: &Txid) -> Result<Option<TxLocation>, StoreError> {
         Ok(self.txs.get(txid).copied())
     }
@@ -149,31 +147,19 @@ impl ChainRead for MemoryStore {
             .collect())
     }
 
+    /// It indexes every block as it connects it: the tip's height.
+    fn indexed_height(&self) -> Result<Option<Height>, StoreError> {
+        Ok(self.main.len().checked_sub(1).map(|h| Height(h as u64)))
+    }
+}
+
+impl PendingRead for MemoryStore {
     fn pending(&self) -> Result<Vec<Transfer>, StoreError> {
         Ok(self.pending.values().cloned().collect())
     }
 }
 
 impl ChainWrite for MemoryStore {
-    /// Its indexes cost no more block by block than in bulk: it always indexes.
-    fn defer_indexes(&mut self, _defer: bool) {}
-
-    /// Never behind: nothing to catch up.
-    fn catch_up_indexes(&mut self, _max_transactions: usize) -> Result<bool, StoreError> {
-        Ok(false)
-    }
-
-    /// Each write changes the maps in one step and nothing survives a crash: a batch is the
-    /// writes in it, whole, as they are made.
-    fn begin_batch(&mut self) -> Result<(), StoreError> {
-        Ok(())
-    }
-
-    /// Nothing to commit: every write of the batch was whole when it was made.
-    fn end_batch(&mut self) -> Result<(), StoreError> {
-        Ok(())
-    }
-
     fn put_block(&mut self, meta: &BlockMeta, block: &Block) -> Result<(), StoreError> {
         if self.metas.insert(meta.hash, *meta).is_none() {
             self.children
@@ -251,7 +237,32 @@ impl ChainWrite for MemoryStore {
         self.main.pop();
         Ok(())
     }
+}
 
+impl IndexWrite for MemoryStore {
+    /// Its indexes cost no more block by block than in bulk: it always indexes.
+    fn defer_indexes(&mut self, _defer: bool) {}
+
+    /// Never behind: nothing to catch up.
+    fn catch_up_indexes(&mut self, _max_transactions: usize) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+}
+
+impl Batches for MemoryStore {
+    /// Each write changes the maps in one step and nothing survives a crash: a batch is the
+    /// writes in it, whole, as they are made.
+    fn begin_batch(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Nothing to commit: every write of the batch was whole when it was made.
+    fn end_batch(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+impl PendingWrite for MemoryStore {
     fn put_pending(&mut self, transfers: &[Transfer]) -> Result<(), StoreError> {
         for transfer in transfers {
             self.pending.insert(transfer.txid(), transfer.clone());

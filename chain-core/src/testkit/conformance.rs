@@ -462,7 +462,7 @@ pub fn main_chain<S: Store>(chain: &Chain<S>) -> Vec<crate::block::Block> {
 
 /// Checks the tip's state against a replay of the best chain from genesis, the supply against
 /// the coinbases and fees, and the txid and history indexes against the blocks: complete up to
-/// the store's [`ChainRead::indexed_height`](crate::store::ChainRead::indexed_height), empty
+/// the store's [`IndexRead::indexed_height`](crate::store::IndexRead::indexed_height), empty
 /// above it.
 ///
 /// # Panics

@@ -11,7 +11,7 @@ use chain_core::ledger::Ledger;
 use chain_core::mempool::{Admitted, Mempool, MempoolPolicy};
 use chain_core::params::ChainParams;
 use chain_core::state::{Account, AccountRead};
-use chain_core::store::{ChainRead, ChainWrite, MemoryStore};
+use chain_core::store::{ChainRead, MemoryStore, PendingRead, PendingWrite};
 use chain_core::testkit::conformance::TIME;
 use chain_core::testkit::{address, child_block, key, next_block, seal, transfer};
 use chain_core::tx::{Transaction, Transfer, UnsignedTransfer};

@@ -2,6 +2,7 @@
 
 use chain_core::chain::ChainEvent;
 use chain_core::prelude::*;
+use chain_core::store::PendingRead;
 use chain_core::testkit::{address, child_block, conformance::TIME, key, next_block, transfer};
 
 fn ledger() -> Ledger<MemoryStore> {

@@ -6,7 +6,7 @@ use chain_core::address::Address;
 use chain_core::chain::Chain;
 use chain_core::params::ChainParams;
 use chain_core::state::{Account, AccountEntry};
-use chain_core::store::{ChainRead, ChainWrite, ConnectBlock};
+use chain_core::store::{Batches, ChainRead, ChainWrite, ConnectBlock};
 use chain_core::testkit::{Rng, conformance, key, next_block};
 use chain_core::units::{Amount, Height};
 use chain_store::{SqliteStore, StoreOptions};

@@ -17,7 +17,7 @@ use chain_core::error::{BlockError, Error as CoreError};
 use chain_core::ledger::Ledger;
 use chain_core::mempool::MempoolPolicy;
 use chain_core::params::ChainParams;
-use chain_core::store::{ChainRead, ChainWrite};
+use chain_core::store::{Batches, ChainRead, IndexWrite};
 use chain_core::testkit::{Rng, address, child_block, conformance, key, seal, transfer};
 use chain_core::units::{COIN, Height};
 use chain_store::{Durability, SqliteStore, StoreOptions};

@@ -5,7 +5,7 @@ use chain_core::chain::Chain;
 use chain_core::error::{Error as CoreError, StoreError};
 use chain_core::params::ChainParams;
 use chain_core::state::AccountRead;
-use chain_core::store::ChainRead;
+use chain_core::store::{ChainRead, IndexRead, PendingRead};
 use chain_core::testkit::{address, conformance::TIME, key, next_block, transfer};
 use chain_core::units::COIN;
 use chain_store::SqliteStore;

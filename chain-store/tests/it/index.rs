@@ -4,7 +4,7 @@
 
 use chain_core::chain::Chain;
 use chain_core::params::ChainParams;
-use chain_core::store::{ChainRead, ChainWrite};
+use chain_core::store::{ChainRead, IndexRead, IndexWrite};
 use chain_core::testkit::{address, conformance, key, next_block, transfer};
 use chain_core::units::{COIN, Height};
 use chain_store::{SqliteStore, StoreOptions};

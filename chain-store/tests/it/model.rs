@@ -3,7 +3,7 @@
 
 use chain_core::params::ChainParams;
 use chain_core::pow::Work;
-use chain_core::store::{ChainRead, MemoryStore};
+use chain_core::store::{ChainRead, MemoryStore, PendingRead};
 use chain_core::testkit::conformance;
 use chain_store::{Durability, SqliteStore, StoreOptions};
 

@@ -11,7 +11,7 @@ use chain_core::node::{Idle, Input, Node, Output};
 use chain_core::params::ChainParams;
 use chain_core::protocol::message::MAX_HEADERS;
 use chain_core::protocol::{Direction, Message, NodeEvent, PeerId, Protocol, ProtocolConfig};
-use chain_core::store::ChainRead;
+use chain_core::store::IndexRead;
 use chain_core::testkit::conformance::TIME;
 use chain_core::testkit::served::{ServedChain, Serves};
 use chain_core::units::Height;

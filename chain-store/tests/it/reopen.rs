@@ -4,7 +4,7 @@ use chain_core::ledger::Ledger;
 use chain_core::mempool::MempoolPolicy;
 use chain_core::params::ChainParams;
 use chain_core::state::AccountRead;
-use chain_core::store::{ChainRead, HistoryCursor};
+use chain_core::store::{ChainRead, HistoryCursor, IndexRead, PendingRead};
 use chain_core::testkit::{address, conformance, key, next_block, transfer};
 use chain_core::units::{COIN, Height};
 use chain_store::SqliteStore;

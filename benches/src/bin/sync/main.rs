@@ -58,7 +58,7 @@ use chain_core::merkle::merkle_root;
 use chain_core::miner::mine_reference;
 use chain_core::params::ChainParams;
 use chain_core::protocol::NodeEvent;
-use chain_core::store::ChainWrite;
+use chain_core::store::Batches;
 use chain_core::testkit::served::ServedChain;
 use chain_core::tx::{Coinbase, Transaction, Transfer, UnsignedTransfer};
 use chain_core::units::Amount;
