@@ -6,16 +6,16 @@ use crate::address::Address;
 use crate::block::{Block, HEADER_LEN, HEADER_VERSION, Header};
 use crate::chain::{AcceptOutcome, Chain, ChainEvent, TipChange};
 use crate::difficulty::next_bits;
-use crate::error::{Error, MempoolError, StoreError, TxError};
+use crate::error::{Error, MempoolError, StoreError};
 use crate::hash::Txid;
 use crate::mempool::{Admitted, Mempool, MempoolPolicy};
 use crate::merkle::merkle_root;
 use crate::params::ChainParams;
-use crate::sigcache::{DEFAULT_SIGNATURE_CACHE_ENTRIES, SignatureCache};
+use crate::sigcache::SignatureCache;
 use crate::store::{Store, touched_addresses};
 use crate::tx::{Coinbase, MIN_TX_BYTES, Transaction, Transfer};
 use crate::units::Amount;
-use crate::validate::{check_transfer_form, median_time_past};
+use crate::validate::{check_transfer_form, check_transfer_signature, median_time_past};
 use std::sync::Arc;
 
 /// The chain, its mempool, and the glue between them.
@@ -38,8 +38,7 @@ impl<S: Store> Ledger<S> {
         policy: MempoolPolicy,
         now: u64,
     ) -> Result<Self, Error> {
-        let cache = SignatureCache::new(params.network_id, DEFAULT_SIGNATURE_CACHE_ENTRIES);
-        Self::open_with_cache(params, store, policy, now, Arc::new(cache))
+        Self::over(Chain::open(params, store)?, policy, now)
     }
 
     /// As [`Ledger::open`], with the cache of verified transfer signatures given (one shared
@@ -57,6 +56,12 @@ impl<S: Store> Ledger<S> {
     ) -> Result<Self, Error> {
         let mut chain = Chain::open(params, store)?;
         chain.set_signature_cache(signatures);
+        Self::over(chain, policy, now)
+    }
+
+    /// The ledger over `chain`, with the pending transfers saved in its store that are still
+    /// valid against the tip.
+    fn over(chain: Chain<S>, policy: MempoolPolicy, now: u64) -> Result<Self, Error> {
         let mut ledger = Self {
             chain,
             mempool: Mempool::new(policy),
@@ -91,11 +96,8 @@ impl<S: Store> Ledger<S> {
         } else {
             cache.note_verified(1);
             let network = self.chain.params().network_id;
-            if let Err(e) = transfer
-                .from
-                .verify(&transfer.signing_hash(network), &transfer.signature)
-            {
-                return Ok(Err(MempoolError::Invalid(TxError::Signature(e))));
+            if let Err(e) = check_transfer_signature(&transfer, network) {
+                return Ok(Err(MempoolError::Invalid(e)));
             }
         }
         let admitted = self

@@ -23,6 +23,15 @@ const PARALLEL_VERIFY_THRESHOLD: usize = 64;
 /// Returns the first rule the transfer breaks.
 pub fn check_transfer(transfer: &Transfer, network: NetworkId) -> Result<(), TxError> {
     check_transfer_form(transfer)?;
+    check_transfer_signature(transfer, network)
+}
+
+/// Checks a transfer's signature for `network`: the costly part of [`check_transfer`].
+///
+/// # Errors
+///
+/// [`TxError::Signature`].
+pub fn check_transfer_signature(transfer: &Transfer, network: NetworkId) -> Result<(), TxError> {
     transfer
         .from
         .verify(&transfer.signing_hash(network), &transfer.signature)
@@ -262,12 +271,10 @@ pub fn verify_block_signatures(
                 return Ok(());
             }
             verified += 1;
-            t.from
-                .verify(&t.signing_hash(network), &t.signature)
-                .map_err(|e| BlockError::InvalidTransfer {
-                    index: offset + i,
-                    source: TxError::Signature(e),
-                })
+            check_transfer_signature(t, network).map_err(|source| BlockError::InvalidTransfer {
+                index: offset + i,
+                source,
+            })
         });
         if let Some(cache) = cache {
             cache.note_verified(verified);

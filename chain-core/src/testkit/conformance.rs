@@ -6,7 +6,7 @@
 //! blocks, and after every step its state, indexes and supply are compared with a replay of its
 //! best chain from genesis.
 
-use super::{Rng, address, child_block, key, next_block, transfer};
+use super::{Rng, address, child_block, coins_issued_by, key, next_block, transfer};
 use crate::address::Address;
 use crate::chain::{AcceptStatus, Chain, ChainEvent};
 use crate::error::{BlockError, Error, TxError};
@@ -18,7 +18,6 @@ use crate::state::{Account, AccountRead, apply_block};
 use crate::store::{
     BlockMeta, BlockStatus, ChainWrite, ConnectBlock, HistoryEntry, MemoryStore, Store, TxLocation,
 };
-use crate::tx::Transaction;
 use crate::units::{Amount, COIN, Height};
 
 /// The clock the suite runs at (unix seconds).
@@ -514,11 +513,8 @@ pub fn check_invariants<S: Store>(chain: &Chain<S>, context: &str) {
                         index: index as u32,
                     });
             }
-            match tx {
-                Transaction::Coinbase(c) => supply += c.amount.0,
-                Transaction::Transfer(t) => supply -= t.fee.0,
-            }
         }
+        supply += coins_issued_by(&block);
         let meta = BlockMeta {
             hash,
             header: block.header,

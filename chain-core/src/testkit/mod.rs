@@ -76,6 +76,23 @@ pub fn address(n: u64) -> Address {
     key(n).public_key().address()
 }
 
+/// The coins `block` adds to the supply: its coinbase's amount less the fees it collected (the
+/// fees only move coins from senders to the miner).
+///
+/// # Panics
+///
+/// If the fees exceed the coinbase (no valid block does).
+pub fn coins_issued_by(block: &Block) -> u64 {
+    let (mut minted, mut fees) = (0u64, 0u64);
+    for tx in &block.txs {
+        match tx {
+            Transaction::Coinbase(c) => minted += c.amount.0,
+            Transaction::Transfer(t) => fees += t.fee.0,
+        }
+    }
+    minted - fees
+}
+
 /// A signed transfer.
 pub fn transfer(
     from: &SecretKey,

@@ -9,7 +9,8 @@
 //! event a node is given an idle moment ([`Node::idle`]), as the TCP core thread does whenever
 //! its queue is empty.
 
-use super::{Rng, address, key, seal, transfer};
+use super::conformance::main_chain;
+use super::{Rng, address, coins_issued_by, key, seal, transfer};
 use crate::hash::BlockHash;
 use crate::ledger::Ledger;
 use crate::mempool::MempoolPolicy;
@@ -17,9 +18,8 @@ use crate::node::mining::MiningJob;
 use crate::node::{Idle, Input, Node, Output};
 use crate::params::ChainParams;
 use crate::protocol::{Direction, Message, PeerId, Protocol, ProtocolConfig};
-use crate::store::{ChainRead, MemoryStore};
-use crate::tx::Transaction;
-use crate::units::{COIN, Height};
+use crate::store::MemoryStore;
+use crate::units::COIN;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -535,28 +535,15 @@ impl Sim {
 /// reorganisation or undo made or lost a coin.
 fn balances_add_up(node: &Node<MemoryStore>) -> bool {
     let chain = node.ledger().chain();
-    let store = chain.store();
-    let mut issued: u128 = 0;
-    for height in 0..=chain.tip().height.0 {
-        let block = store
-            .hash_at(Height(height))
-            .ok()
-            .flatten()
-            .and_then(|hash| store.block(&hash).ok().flatten());
-        let Some(block) = block else {
-            return false;
-        };
-        for tx in &block.txs {
-            match tx {
-                Transaction::Coinbase(c) => issued += u128::from(c.amount.0),
-                Transaction::Transfer(t) => issued -= u128::from(t.fee.0),
-            }
-        }
-    }
-    let held: u128 = store
+    let issued: u64 = std::iter::once(chain.params().genesis_block())
+        .chain(main_chain(chain))
+        .map(|block| coins_issued_by(&block))
+        .sum();
+    let held: u64 = chain
+        .store()
         .accounts()
         .values()
-        .map(|account| u128::from(account.balance.0))
+        .map(|account| account.balance.0)
         .sum();
     held == issued
 }
