@@ -4,7 +4,16 @@
 //! - A block is first checked on its own ([`crate::validate::check_block`]; a signature the
 //!   mempool verified already is not verified again, see [`crate::sigcache`]), then against its
 //!   ancestors (bits, time, coinbase height), then stored with its cumulative work.
-//! - A block whose parent is unknown waits in a bounded orphan pool until the parent arrives.
+//! - A block whose parent is unknown waits in a bounded orphan pool until the parent arrives;
+//!   its signatures are verified only then, so an orphan that never connects costs none.
+//! - Every block remembers who sent it ([`Arrival::source`]) until it is connected, so a rule it
+//!   is found to break later (when its parent arrives, or when its branch is connected) is
+//!   charged to its own sender, never to the sender of the block that let it in.
+//! - A block nobody asked for ([`Arrival::unrequested`]) must bring its own weight: it is stored
+//!   only if it makes a chain with more work than the tip, and kept as an orphan only if its
+//!   work is near the tip's ([`ORPHAN_WORK_DIVISOR`]). Otherwise it is dropped
+//!   ([`AcceptStatus::Unwanted`]) after the proof-of-work check and before any signature check:
+//!   a private low-work branch pushed at a node costs it neither disk nor signature checks.
 //! - Fork choice: the chain with the most cumulative work wins; on a tie the first seen stays.
 //!   Switching chains disconnects blocks down to the fork point with their undo records, then
 //!   connects the other branch, each block in its own atomic store write.
@@ -34,6 +43,46 @@ use std::sync::Arc;
 
 /// Orphan blocks kept at most, by default.
 pub const DEFAULT_MAX_ORPHANS: usize = 256;
+
+/// An unrequested orphan must carry at least the work of the tip's block divided by this: an
+/// honest block arrives before its parent only near the tip, at about the tip's difficulty
+/// (LWMA moves it by a few percent a block), while a block at `pow_limit` costs 1/1024 of it on
+/// devnet.
+pub const ORPHAN_WORK_DIVISOR: u64 = 4;
+
+/// Senders of stored blocks not yet connected that are remembered at most (oldest forgotten).
+const MAX_SOURCES: usize = 4_096;
+
+/// Who handed a block to the chain, in the caller's terms (the protocol gives its peer id).
+pub type BlockSource = u64;
+
+/// How a block reached the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Arrival {
+    /// Who sent it, to be named if it turns out invalid later ([`ChainEvent::BlockInvalid`]).
+    pub source: Option<BlockSource>,
+    /// Nobody asked for it (headers first asks only for blocks of a branch with more work than
+    /// the tip): it is kept only if it could matter, see the module documentation.
+    pub unrequested: bool,
+}
+
+impl Arrival {
+    /// A block asked of `source`, or the local miner's (`None`).
+    pub fn requested(source: Option<BlockSource>) -> Self {
+        Self {
+            source,
+            unrequested: false,
+        }
+    }
+
+    /// A block `source` sent without being asked.
+    pub fn unrequested(source: BlockSource) -> Self {
+        Self {
+            source: Some(source),
+            unrequested: true,
+        }
+    }
+}
 
 /// A block together with where it sits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,12 +116,15 @@ impl TipChange {
 pub enum ChainEvent {
     /// The best chain changed.
     TipChanged(TipChange),
-    /// A stored block broke a state rule when connected; it and its descendants are invalid.
+    /// A block broke a rule after it was accepted: a stored block when connected (it and its
+    /// descendants are marked invalid), or an orphan when its parent arrived (it is dropped).
     BlockInvalid {
         /// The block.
         hash: BlockHash,
         /// The rule it broke.
         error: BlockError,
+        /// Who sent that block ([`Arrival::source`]), if known.
+        source: Option<BlockSource>,
     },
 }
 
@@ -91,6 +143,8 @@ pub enum AcceptStatus {
         /// Its height.
         height: Height,
     },
+    /// Not stored: nobody asked for it and it could not matter (see [`Arrival::unrequested`]).
+    Unwanted,
 }
 
 /// The result of accepting a block.
@@ -102,10 +156,27 @@ pub struct AcceptOutcome {
     pub events: Vec<ChainEvent>,
 }
 
+/// A block waiting for its parent.
+#[derive(Debug)]
+struct Orphan {
+    block: Block,
+    source: Option<BlockSource>,
+    /// Its signatures were verified already (it came as a [`VerifiedBlock`]).
+    signatures_checked: bool,
+}
+
+/// How much of a block's context-free checking is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Checked {
+    Nothing,
+    Form,
+    FormAndSignatures,
+}
+
 /// Blocks whose parent is not known yet, bounded in count, oldest evicted first.
 #[derive(Debug, Default)]
 struct OrphanPool {
-    blocks: HashMap<BlockHash, Block>,
+    blocks: HashMap<BlockHash, Orphan>,
     by_parent: HashMap<BlockHash, Vec<BlockHash>>,
     arrival: VecDeque<BlockHash>,
     max: usize,
@@ -119,7 +190,7 @@ impl OrphanPool {
         }
     }
 
-    fn insert(&mut self, hash: BlockHash, block: Block) {
+    fn insert(&mut self, hash: BlockHash, orphan: Orphan) {
         if self.blocks.contains_key(&hash) || self.max == 0 {
             return;
         }
@@ -130,25 +201,26 @@ impl OrphanPool {
             self.remove(&oldest);
         }
         self.by_parent
-            .entry(block.header.prev_hash)
+            .entry(orphan.block.header.prev_hash)
             .or_default()
             .push(hash);
-        self.blocks.insert(hash, block);
+        self.blocks.insert(hash, orphan);
         self.arrival.push_back(hash);
     }
 
-    fn remove(&mut self, hash: &BlockHash) -> Option<Block> {
-        let block = self.blocks.remove(hash)?;
-        if let Some(siblings) = self.by_parent.get_mut(&block.header.prev_hash) {
+    fn remove(&mut self, hash: &BlockHash) -> Option<Orphan> {
+        let orphan = self.blocks.remove(hash)?;
+        let parent = orphan.block.header.prev_hash;
+        if let Some(siblings) = self.by_parent.get_mut(&parent) {
             siblings.retain(|h| h != hash);
             if siblings.is_empty() {
-                self.by_parent.remove(&block.header.prev_hash);
+                self.by_parent.remove(&parent);
             }
         }
-        Some(block)
+        Some(orphan)
     }
 
-    fn take_children(&mut self, parent: &BlockHash) -> Vec<(BlockHash, Block)> {
+    fn take_children(&mut self, parent: &BlockHash) -> Vec<(BlockHash, Orphan)> {
         let hashes = self.by_parent.remove(parent).unwrap_or_default();
         self.arrival.retain(|h| !hashes.contains(h));
         hashes
@@ -178,6 +250,38 @@ pub struct Chain<S: Store> {
     /// Headers of the last blocks stored, so that checking a block against its ancestors
     /// (retarget, median time) does not read them back from the store one by one.
     headers: HeaderCache,
+    /// Who sent each stored block that is not connected yet, oldest first, bounded.
+    sources: Sources,
+}
+
+/// Senders of stored blocks not connected yet, at most [`MAX_SOURCES`], oldest forgotten.
+#[derive(Debug, Default)]
+struct Sources {
+    map: HashMap<BlockHash, BlockSource>,
+    order: VecDeque<BlockHash>,
+}
+
+impl Sources {
+    fn insert(&mut self, hash: BlockHash, source: BlockSource) {
+        if self.map.insert(hash, source).is_none() {
+            self.order.push_back(hash);
+        }
+        while self.order.len() > MAX_SOURCES {
+            if let Some(oldest) = self.order.pop_front() {
+                self.map.remove(&oldest);
+            }
+        }
+    }
+
+    /// Forgets a block's sender (it is connected or invalid), giving it back. The order queue
+    /// keeps the hash until it reaches the front; a hash in it but not in the map is skipped.
+    fn take(&mut self, hash: &BlockHash) -> Option<BlockSource> {
+        let source = self.map.remove(hash)?;
+        if self.order.front() == Some(hash) {
+            self.order.pop_front();
+        }
+        Some(source)
+    }
 }
 
 /// Stored blocks kept in memory for their connection.
@@ -283,6 +387,7 @@ impl<S: Store> Chain<S> {
             signatures,
             recent: VecDeque::with_capacity(RECENT_BLOCKS),
             headers: HeaderCache::new(),
+            sources: Sources::default(),
         };
         // Blocks with more work than the tip exist only if the node stopped in the middle of a
         // reorganisation: pick it up again on the next activation.
@@ -394,7 +499,8 @@ impl<S: Store> Chain<S> {
     }
 
     /// Accepts a block from anywhere (a peer, the local miner), at local time `now` (unix
-    /// seconds), and moves the tip to the best valid chain.
+    /// seconds), and moves the tip to the best valid chain. The block counts as requested and
+    /// of no named sender; see [`Chain::accept_block_from`].
     ///
     /// # Errors
     ///
@@ -402,8 +508,23 @@ impl<S: Store> Chain<S> {
     /// connecting is reported as a [`ChainEvent::BlockInvalid`] instead, since the block was
     /// stored by then), or a store failure.
     pub fn accept_block(&mut self, block: Block, now: u64) -> Result<AcceptOutcome, Error> {
+        self.accept_block_from(block, Arrival::default(), now)
+    }
+
+    /// As [`Chain::accept_block`], saying how the block came (who sent it, whether it was asked
+    /// for).
+    ///
+    /// # Errors
+    ///
+    /// As [`Chain::accept_block`].
+    pub fn accept_block_from(
+        &mut self,
+        block: Block,
+        arrival: Arrival,
+        now: u64,
+    ) -> Result<AcceptOutcome, Error> {
         let hash = block.hash();
-        self.accept(hash, block, false, now)
+        self.accept(hash, block, Checked::Nothing, arrival, now)
     }
 
     /// As [`Chain::accept_block`] for a block that already passed the checks that need neither
@@ -418,43 +539,92 @@ impl<S: Store> Chain<S> {
         block: VerifiedBlock,
         now: u64,
     ) -> Result<AcceptOutcome, Error> {
-        let checked = block.network() == self.params.network_id;
+        self.accept_verified_from(block, Arrival::default(), now)
+    }
+
+    /// As [`Chain::accept_verified`], saying how the block came.
+    ///
+    /// # Errors
+    ///
+    /// As [`Chain::accept_block`].
+    pub fn accept_verified_from(
+        &mut self,
+        block: VerifiedBlock,
+        arrival: Arrival,
+        now: u64,
+    ) -> Result<AcceptOutcome, Error> {
+        let checked = if block.network() == self.params.network_id {
+            Checked::FormAndSignatures
+        } else {
+            Checked::Nothing
+        };
         let hash = block.hash();
-        self.accept(hash, block.into_block(), checked, now)
+        self.accept(hash, block.into_block(), checked, arrival, now)
     }
 
     fn accept(
         &mut self,
         hash: BlockHash,
         block: Block,
-        checked: bool,
+        checked: Checked,
+        arrival: Arrival,
         now: u64,
     ) -> Result<AcceptOutcome, Error> {
-        let status = self.store_block(hash, block, checked, now)?;
+        let status = self.store_block(hash, block, checked, arrival, now)?;
+        let mut events = Vec::new();
         if let AcceptStatus::Stored { .. } = status {
             // Orphans that were waiting for this block, and for those, recursively.
             let mut parents = vec![hash];
             while let Some(parent) = parents.pop() {
-                // Orphans passed the context-free checks before they entered the pool.
                 for (child_hash, child) in self.orphans.take_children(&parent) {
-                    if let Ok(AcceptStatus::Stored { .. }) =
-                        self.store_block(child_hash, child, true, now)
-                    {
-                        parents.push(child_hash);
+                    // Orphans passed the form checks before they entered the pool; their
+                    // signatures are verified now unless they came verified.
+                    let checked = if child.signatures_checked {
+                        Checked::FormAndSignatures
+                    } else {
+                        Checked::Form
+                    };
+                    // Its parent is stored now, so it is no longer judged by its own work.
+                    let arrival = Arrival::requested(child.source);
+                    match self.store_block(child_hash, child.block, checked, arrival, now) {
+                        Ok(AcceptStatus::Stored { .. }) => parents.push(child_hash),
+                        Ok(_) => {}
+                        Err(Error::Block(error)) => events.push(ChainEvent::BlockInvalid {
+                            hash: child_hash,
+                            error,
+                            source: child.source,
+                        }),
+                        Err(other) => return Err(other),
                     }
                 }
             }
         }
-        let events = self.activate_best_chain()?;
+        events.extend(self.activate_best_chain()?);
         Ok(AcceptOutcome { status, events })
     }
 
-    /// Checks and stores a block (`checked`: its context-free checks passed already).
+    /// The least work an unrequested orphan must carry: the tip block's over
+    /// [`ORPHAN_WORK_DIVISOR`].
+    fn orphan_work_floor(&self) -> Work {
+        let tip_work = self
+            .tip
+            .header
+            .bits
+            .to_target()
+            .unwrap_or(self.params.pow_limit_target())
+            .work();
+        Work(tip_work.0 / ruint::aliases::U256::from(ORPHAN_WORK_DIVISOR))
+    }
+
+    /// Checks and stores a block (`checked`: how much of its context-free checking is done).
+    /// The cheap checks come first: form and proof of work, then whether an unrequested block
+    /// could matter, and only then the signatures.
     fn store_block(
         &mut self,
         hash: BlockHash,
         block: Block,
-        checked: bool,
+        checked: Checked,
+        arrival: Arrival,
         now: u64,
     ) -> Result<AcceptStatus, Error> {
         if let Some(meta) = self.store.meta(&hash)? {
@@ -467,32 +637,10 @@ impl<S: Store> Chain<S> {
         if self.orphans.blocks.contains_key(&hash) {
             return Ok(AcceptStatus::Orphan { missing });
         }
-        if !checked {
+        if checked == Checked::Nothing {
             check_block_form(&self.params, &block)?;
-            verify_block_signatures(
-                self.params.network_id,
-                &block.txs,
-                self.verify_threads,
-                Some(&self.signatures),
-            )?;
         }
-        let Some(parent) = self.store.meta(&missing)? else {
-            self.orphans.insert(hash, block);
-            return Ok(AcceptStatus::Orphan { missing });
-        };
-        if parent.status == BlockStatus::Invalid {
-            return Err(BlockError::InvalidParent {
-                parent: parent.hash,
-            }
-            .into());
-        }
-        let height = parent
-            .height
-            .next()
-            .ok_or_else(|| corrupt("height overflow"))?;
-        check_coinbase_height(&block, height)?;
-        let ancestors = self.ancestor_headers(&parent)?;
-        check_header_in_context(&self.params, &block.header, height, &ancestors, now)?;
+        // A valid target: the form check or the checks before it saw to it.
         let work = block
             .header
             .bits
@@ -501,16 +649,58 @@ impl<S: Store> Chain<S> {
                 bits: block.header.bits,
             })?
             .work();
+        let Some(parent) = self.store.meta(&missing)? else {
+            if arrival.unrequested && work < self.orphan_work_floor() {
+                return Ok(AcceptStatus::Unwanted);
+            }
+            self.orphans.insert(
+                hash,
+                Orphan {
+                    block,
+                    source: arrival.source,
+                    signatures_checked: checked == Checked::FormAndSignatures,
+                },
+            );
+            return Ok(AcceptStatus::Orphan { missing });
+        };
+        if parent.status == BlockStatus::Invalid {
+            return Err(BlockError::InvalidParent {
+                parent: parent.hash,
+            }
+            .into());
+        }
+        let chain_work = parent.chain_work.saturating_add(work);
+        if arrival.unrequested && chain_work <= self.tip.chain_work {
+            return Ok(AcceptStatus::Unwanted);
+        }
+        let height = parent
+            .height
+            .next()
+            .ok_or_else(|| corrupt("height overflow"))?;
+        check_coinbase_height(&block, height)?;
+        let ancestors = self.ancestor_headers(&parent)?;
+        check_header_in_context(&self.params, &block.header, height, &ancestors, now)?;
+        if checked != Checked::FormAndSignatures {
+            verify_block_signatures(
+                self.params.network_id,
+                &block.txs,
+                self.verify_threads,
+                Some(&self.signatures),
+            )?;
+        }
         let meta = BlockMeta {
             hash,
             header: block.header,
             height,
-            chain_work: parent.chain_work.saturating_add(work),
+            chain_work,
             status: BlockStatus::Stored,
             seq: self.next_seq,
         };
         self.next_seq += 1;
         self.store.put_block(&meta, &block)?;
+        if let Some(source) = arrival.source {
+            self.sources.insert(hash, source);
+        }
         self.headers.insert(hash, height, block.header);
         if self.recent.len() == RECENT_BLOCKS {
             self.recent.pop_front();
@@ -541,7 +731,12 @@ impl<S: Store> Chain<S> {
             }
             if let Some((bad, error)) = failure {
                 self.invalidate(bad)?;
-                events.push(ChainEvent::BlockInvalid { hash: bad, error });
+                let source = self.sources.take(&bad);
+                events.push(ChainEvent::BlockInvalid {
+                    hash: bad,
+                    error,
+                    source,
+                });
             }
         }
         Ok(events)
@@ -629,6 +824,7 @@ impl<S: Store> Chain<S> {
             status: BlockStatus::Valid,
             ..meta
         };
+        self.sources.take(&meta.hash);
         Ok(Ok(ChainBlock {
             hash: meta.hash,
             height: meta.height,

@@ -4,7 +4,7 @@
 
 use crate::address::Address;
 use crate::block::{Block, HEADER_LEN, HEADER_VERSION, Header};
-use crate::chain::{AcceptOutcome, Chain, ChainEvent, TipChange};
+use crate::chain::{AcceptOutcome, Arrival, Chain, ChainEvent, TipChange};
 use crate::difficulty::next_bits;
 use crate::error::{Error, MempoolError, StoreError};
 use crate::hash::Txid;
@@ -89,22 +89,24 @@ impl<S: Store> Ledger<S> {
         if let Err(e) = check_transfer_form(&transfer) {
             return Ok(Err(MempoolError::Invalid(e)));
         }
-        let cache = self.chain.signature_cache();
+        let cache = Arc::clone(self.chain.signature_cache());
+        let network = self.chain.params().network_id;
         let txid = transfer.txid();
-        if cache.contains(&txid) {
-            cache.note_skipped(1);
-        } else {
-            cache.note_verified(1);
-            let network = self.chain.params().network_id;
-            if let Err(e) = check_transfer_signature(&transfer, network) {
-                return Ok(Err(MempoolError::Invalid(e)));
-            }
-        }
-        let admitted = self
-            .mempool
-            .insert_checked(transfer, self.chain.store(), now)?;
+        // The signature is checked last, after every policy rule (see
+        // `Mempool::insert_verified_by`), and not at all if the cache holds it.
+        let admitted =
+            self.mempool
+                .insert_verified_by(transfer, self.chain.store(), now, |transfer| {
+                    if cache.contains(&txid) {
+                        cache.note_skipped(1);
+                        Ok(())
+                    } else {
+                        cache.note_verified(1);
+                        check_transfer_signature(transfer, network)
+                    }
+                })?;
         if admitted.is_ok() {
-            self.chain.signature_cache().remember(txid);
+            cache.remember(txid);
         }
         Ok(admitted)
     }
@@ -141,7 +143,21 @@ impl<S: Store> Ledger<S> {
     ///
     /// As [`Chain::accept_block`].
     pub fn accept_block(&mut self, block: Block, now: u64) -> Result<AcceptOutcome, Error> {
-        let outcome = self.chain.accept_block(block, now)?;
+        self.accept_block_from(block, Arrival::default(), now)
+    }
+
+    /// As [`Ledger::accept_block`], saying how the block came (see [`Arrival`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Chain::accept_block`].
+    pub fn accept_block_from(
+        &mut self,
+        block: Block,
+        arrival: Arrival,
+        now: u64,
+    ) -> Result<AcceptOutcome, Error> {
+        let outcome = self.chain.accept_block_from(block, arrival, now)?;
         self.after_accept(outcome, now)
     }
 
@@ -155,7 +171,21 @@ impl<S: Store> Ledger<S> {
         block: crate::validate::VerifiedBlock,
         now: u64,
     ) -> Result<AcceptOutcome, Error> {
-        let outcome = self.chain.accept_verified(block, now)?;
+        self.accept_verified_from(block, Arrival::default(), now)
+    }
+
+    /// As [`Ledger::accept_verified`], saying how the block came.
+    ///
+    /// # Errors
+    ///
+    /// As [`Chain::accept_block`].
+    pub fn accept_verified_from(
+        &mut self,
+        block: crate::validate::VerifiedBlock,
+        arrival: Arrival,
+        now: u64,
+    ) -> Result<AcceptOutcome, Error> {
+        let outcome = self.chain.accept_verified_from(block, arrival, now)?;
         self.after_accept(outcome, now)
     }
 

@@ -20,7 +20,7 @@ use crate::params::NetworkId;
 use crate::state::{Account, AccountRead};
 use crate::tx::Transfer;
 use crate::units::Amount;
-use crate::validate::check_transfer;
+use crate::validate::{check_transfer_form, check_transfer_signature};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
@@ -196,10 +196,12 @@ impl Mempool {
         state: &impl AccountRead,
         now: u64,
     ) -> Result<Result<Admitted, MempoolError>, StoreError> {
-        if let Err(e) = check_transfer(&transfer, network) {
+        if let Err(e) = check_transfer_form(&transfer) {
             return Ok(Err(MempoolError::Invalid(e)));
         }
-        self.insert_checked(transfer, state, now)
+        self.insert_verified_by(transfer, state, now, |t| {
+            check_transfer_signature(t, network)
+        })
     }
 
     /// As [`Mempool::insert`] for a transfer whose signature was already verified (one that
@@ -214,9 +216,26 @@ impl Mempool {
         state: &impl AccountRead,
         now: u64,
     ) -> Result<Result<Admitted, MempoolError>, StoreError> {
+        self.insert_verified_by(transfer, state, now, |_| Ok(()))
+    }
+
+    /// As [`Mempool::insert_checked`], with `verify` (the signature check) run last, once every
+    /// policy rule has passed: a duplicate, a used nonce or a losing fee race costs no signature
+    /// check, however often a peer sends it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Mempool::insert`].
+    pub fn insert_verified_by(
+        &mut self,
+        transfer: Transfer,
+        state: &impl AccountRead,
+        now: u64,
+        verify: impl FnOnce(&Transfer) -> Result<(), TxError>,
+    ) -> Result<Result<Admitted, MempoolError>, StoreError> {
         let sender = transfer.sender();
         let account = state.account(&sender)?;
-        Ok(self.admit(transfer, sender, account, now))
+        Ok(self.admit(transfer, sender, account, now, verify))
     }
 
     fn admit(
@@ -225,6 +244,7 @@ impl Mempool {
         sender: Address,
         account: Account,
         now: u64,
+        verify: impl FnOnce(&Transfer) -> Result<(), TxError>,
     ) -> Result<Admitted, MempoolError> {
         let txid = transfer.txid();
         if self.entries.contains_key(&txid) {
@@ -284,6 +304,7 @@ impl Mempool {
                 needed,
             });
         }
+        verify(&transfer).map_err(MempoolError::Invalid)?;
         let entry = PoolEntry {
             transfer,
             txid,
@@ -423,7 +444,8 @@ impl Mempool {
             let account = state.account(&sender)?;
             for entry in entries {
                 let (txid, added) = (entry.txid, entry.added);
-                match self.admit(entry.transfer, sender, account, added) {
+                // Their signatures verified when they entered the pool or their block.
+                match self.admit(entry.transfer, sender, account, added, |_| Ok(())) {
                     // What it evicted to make room left the pool too.
                     Ok(admitted) => removed.extend(admitted.evicted),
                     Err(_) if !mined.contains(&txid) => removed.push(txid),

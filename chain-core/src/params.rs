@@ -75,7 +75,11 @@ impl ChainParams {
             initial_subsidy: Amount(50 * COIN),
             halving_interval: 210_000,
             max_block_bytes: 1024 * 1024,
-            max_future_block_time: 2 * 60 * 60,
+            // Three block times, well inside the retarget's 6T solve-time cap: a block stamped
+            // this far ahead moves the difficulty a few percent (with Bitcoin's 2 h, 720 block
+            // times, one such stamp made the next blocks count as 1 s solves: 21.9x harder).
+            // `docs/PROTOCOL.md` §6 has the arithmetic; nodes need clocks within 30 s (NTP).
+            max_future_block_time: 30,
             median_time_span: 11,
             genesis_time: 1_795_564_800,
             genesis_nonce: DEVNET_GENESIS_NONCE,

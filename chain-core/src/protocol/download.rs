@@ -9,11 +9,12 @@ use super::*;
 impl<S: Store> Protocol<S> {
     /// The best header height known (our tip if no better header is known).
     pub fn best_header_height(&self) -> Height {
-        let tip = self.ledger.chain().tip().height;
-        self.best_header
-            .map(|(_, h)| h)
-            .filter(|h| *h > tip)
-            .unwrap_or(tip)
+        let tip = self.ledger.chain().tip();
+        match self.best_header {
+            // A longer branch with less work is not where the node is going.
+            Some((_, height, work)) if work > tip.chain_work && height > tip.height => height,
+            _ => tip.height,
+        }
     }
 
     /// Sync internals for diagnostics: validated headers waiting for blocks, blocks queued,
@@ -46,7 +47,7 @@ impl<S: Store> Protocol<S> {
         // chain is not walked, the stored part follows from the tip.
         let mut cursor = self
             .best_header
-            .and_then(|(hash, _)| self.headers.get(&hash))
+            .and_then(|(hash, _, _)| self.headers.get(&hash))
             .map(|best| best.header.prev_hash);
         while let Some(hash) = cursor
             && locator.len() < 10
@@ -163,11 +164,17 @@ impl<S: Store> Protocol<S> {
         Ok(Some(out))
     }
 
-    pub(super) fn height_of(&self, hash: &BlockHash) -> Result<Option<Height>, Error> {
+    /// Where a pending or stored block sits: its height and the work of the chain it ends.
+    pub(super) fn position_of(&self, hash: &BlockHash) -> Result<Option<(Height, Work)>, Error> {
         if let Some(pending) = self.headers.get(hash) {
-            return Ok(Some(pending.height));
+            return Ok(Some((pending.height, pending.chain_work)));
         }
-        Ok(self.ledger.chain().store().meta(hash)?.map(|m| m.height))
+        Ok(self
+            .ledger
+            .chain()
+            .store()
+            .meta(hash)?
+            .map(|m| (m.height, m.chain_work)))
     }
 
     pub(super) fn on_headers(
@@ -184,12 +191,17 @@ impl<S: Store> Protocol<S> {
         let mut last = None;
         for header in headers {
             let hash = header.hash();
-            let Some(parent_height) = self.height_of(&header.prev_hash)? else {
+            let Some((parent_height, parent_work)) = self.position_of(&header.prev_hash)? else {
                 self.penalise(peer, Penalty::InvalidHeaders, now);
                 return Ok(());
             };
             let height = Height(parent_height.0 + 1);
-            if !self.known_block(&hash)? {
+            if let Some(pending) = self.headers.get(&hash) {
+                // Known already; its branch may beat the tip now (after a reorganisation back
+                // to a chain with less work).
+                let chain_work = pending.chain_work;
+                self.want_if_heavier(hash, chain_work);
+            } else if !self.known_block(&hash)? {
                 let needed = crate::difficulty::ancestors_needed(&params, height)
                     .max(params.median_time_span);
                 let Some(ancestors) = self.header_ancestors(header.prev_hash, needed)? else {
@@ -207,9 +219,28 @@ impl<S: Store> Protocol<S> {
                         return Ok(());
                     }
                 }
-                self.add_header(hash, PendingHeader { header, height });
-                if self.best_header.is_none_or(|(_, best)| height > best) {
-                    self.best_header = Some((hash, height));
+                // The proof of work just checked makes `bits` a valid target.
+                let work = header
+                    .bits
+                    .to_target()
+                    .map(|t| t.work())
+                    .unwrap_or_default();
+                let chain_work = parent_work.saturating_add(work);
+                self.add_header(
+                    hash,
+                    PendingHeader {
+                        header,
+                        height,
+                        chain_work,
+                        wanted: false,
+                    },
+                );
+                self.want_if_heavier(hash, chain_work);
+                if self
+                    .best_header
+                    .is_none_or(|(_, _, best)| chain_work > best)
+                {
+                    self.best_header = Some((hash, height, chain_work));
                 }
             }
             if let Some(state) = self.peers.get_mut(&peer)
@@ -265,21 +296,41 @@ impl<S: Store> Protocol<S> {
         }
     }
 
-    /// Queues a pending block for download again (nothing if its header is not pending).
+    /// Queues a pending block for download again (nothing if its header is not pending, or
+    /// not wanted).
     pub(super) fn requeue(&mut self, hash: &BlockHash) {
-        if let Some(pending) = self.headers.get(hash) {
+        if let Some(pending) = self.headers.get(hash).filter(|p| p.wanted) {
             self.queue.insert((pending.height, *hash));
         }
     }
 
-    /// Records a validated header whose block is to be fetched.
+    /// Records a validated header (its block is fetched once its branch is wanted).
     pub(super) fn add_header(&mut self, hash: BlockHash, pending: PendingHeader) {
         self.header_children
             .entry(pending.header.prev_hash)
             .or_default()
             .push(hash);
-        self.queue.insert((pending.height, hash));
         self.headers.insert(hash, pending);
+    }
+
+    /// Headers first, blocks only for a branch that could beat the tip: when the pending header
+    /// `hash` ends a chain with more work than the tip, it and its pending ancestors not wanted
+    /// yet are queued for download. Until then a branch costs the node its headers in memory
+    /// and nothing else: no download, no disk, no signature check.
+    pub(super) fn want_if_heavier(&mut self, hash: BlockHash, chain_work: Work) {
+        if chain_work <= self.ledger.chain().tip().chain_work {
+            return;
+        }
+        let mut cursor = hash;
+        while let Some(pending) = self.headers.get_mut(&cursor)
+            && !pending.wanted
+        {
+            pending.wanted = true;
+            if !self.in_flight.contains_key(&cursor) {
+                self.queue.insert((pending.height, cursor));
+            }
+            cursor = pending.header.prev_hash;
+        }
     }
 
     /// Forgets a pending header (its block is stored, or invalid).
@@ -418,7 +469,25 @@ impl<S: Store> Protocol<S> {
             IncomingBlock::Plain(block) => block.hash(),
             IncomingBlock::Verified(block) => block.hash(),
         };
+        if !self.in_flight.contains_key(&hash) && self.headers.get(&hash).is_some_and(|p| !p.wanted)
+        {
+            // Pushed unasked, of a branch whose headers showed it cannot beat the tip: not even
+            // checked.
+            if let Some(state) = self.peers.get_mut(&peer) {
+                state.known.insert(Inventory::Block(hash));
+            }
+            return Ok(());
+        }
         let requested = self.in_flight.get(&hash).is_some_and(|(p, _)| *p == peer);
+        // Asked of this peer or another, or of a branch this node wants: a block nobody asked
+        // for has to show it could matter before the chain spends anything on it.
+        let arrival = if self.in_flight.contains_key(&hash)
+            || self.headers.get(&hash).is_some_and(|p| p.wanted)
+        {
+            Arrival::requested(Some(peer))
+        } else {
+            Arrival::unrequested(peer)
+        };
         self.unassign(peer, &hash);
         if let Some(state) = self.peers.get_mut(&peer) {
             state.known.insert(Inventory::Block(hash));
@@ -427,8 +496,8 @@ impl<S: Store> Protocol<S> {
             }
         }
         let accepted = match block {
-            IncomingBlock::Plain(block) => self.ledger.accept_block(block, now),
-            IncomingBlock::Verified(block) => self.ledger.accept_verified(block, now),
+            IncomingBlock::Plain(block) => self.ledger.accept_block_from(block, arrival, now),
+            IncomingBlock::Verified(block) => self.ledger.accept_verified_from(block, arrival, now),
         };
         match accepted {
             Ok(outcome) => {
@@ -438,7 +507,9 @@ impl<S: Store> Protocol<S> {
                             self.send_getheaders(peer, BlockHash::ZERO);
                         }
                     }
-                    AcceptStatus::Stored { .. } | AcceptStatus::Duplicate => {}
+                    AcceptStatus::Stored { .. }
+                    | AcceptStatus::Duplicate
+                    | AcceptStatus::Unwanted => {}
                 }
                 self.forget_stored_headers(hash)?;
                 self.publish_chain_events(outcome.events, Some(peer), now);

@@ -36,11 +36,12 @@ pub use message::{Inventory, Message, PeerAddress, Version};
 pub use peer::{BAN_SCORE, BanTarget, Direction, PeerId, Penalty};
 
 use crate::block::Header;
-use crate::chain::{AcceptStatus, ChainEvent};
+use crate::chain::{AcceptStatus, Arrival, ChainEvent};
 use crate::error::{BlockError, Error, MempoolError};
 use crate::hash::{BlockHash, Txid};
 use crate::ledger::Ledger;
 use crate::mempool::Admitted;
+use crate::pow::Work;
 use crate::store::Store;
 use crate::tx::{Transaction, Transfer};
 use crate::units::Height;
@@ -158,6 +159,12 @@ enum IncomingBlock {
 struct PendingHeader {
     header: Header,
     height: Height,
+    /// The work of the chain it ends.
+    chain_work: Work,
+    /// Its block is to be downloaded: it or a pending descendant ends a chain with more work
+    /// than the tip had when that header came. A branch that could not beat the tip is not
+    /// downloaded at all (`docs/NETWORK.md` §4).
+    wanted: bool,
 }
 
 /// The peer protocol state machine.
@@ -178,7 +185,8 @@ pub struct Protocol<S: Store> {
     queue: BTreeSet<(Height, BlockHash)>,
     /// Requested blocks: who has the request and since when.
     in_flight: HashMap<BlockHash, (PeerId, u64)>,
-    best_header: Option<(BlockHash, Height)>,
+    /// The pending header with the most work: its hash, height and chain work.
+    best_header: Option<(BlockHash, Height, Work)>,
     /// The tip, and since when it has been the tip (seen at ticks), for stall detection.
     tip_since: (BlockHash, u64),
     /// The stall timeout now: [`ProtocolConfig::stall_timeout`], doubled by each staller

@@ -29,8 +29,8 @@ pub enum Penalty {
     InvalidHeaders,
     /// A transfer with a bad signature or form (consensus-invalid on its own).
     InvalidTransfer,
-    /// A transfer that conflicts with a pending one or reuses a nonce (a double spend).
-    ConflictingTransfer,
+    /// A transfer this node holds already, sent without being asked for.
+    UnrequestedDuplicate,
     /// More announcements than the rate limit allows.
     InventoryFlood,
     /// Asking for more data at once than allowed.
@@ -48,7 +48,7 @@ impl Penalty {
             | Penalty::InvalidTransfer => BAN_SCORE,
             Penalty::InventoryFlood => 50,
             Penalty::OversizedRequest => 20,
-            Penalty::ConflictingTransfer => 5,
+            Penalty::UnrequestedDuplicate => 10,
         }
     }
 }

@@ -212,9 +212,19 @@ impl<S: Store> Protocol<S> {
                     self.announce(Inventory::Transfer(txid), None);
                 }
             }
-            if let ChainEvent::BlockInvalid { hash, .. } = &event {
+            if let ChainEvent::BlockInvalid {
+                hash,
+                error,
+                source,
+            } = &event
+            {
                 self.forget_header(hash);
-                if let Some(peer) = from {
+                // Charged to whoever sent that block, not to whoever sent the block that let it
+                // in (an attacker's invalid orphan would otherwise get an honest relayer of its
+                // parent banned). A time too far ahead is not a fault: it may be valid later.
+                if let Some(peer) = *source
+                    && !matches!(error, BlockError::TimeTooNew { .. })
+                {
                     self.penalise(peer, Penalty::InvalidBlock, now);
                 }
             }
@@ -244,9 +254,10 @@ impl<S: Store> Protocol<S> {
         now: u64,
     ) -> Result<Result<Admitted, MempoolError>, Error> {
         let txid = transfer.txid();
+        let mut requested = from.is_none();
         if let Some(peer) = from.and_then(|p| self.peers.get_mut(&p)) {
             peer.known.insert(Inventory::Transfer(txid));
-            peer.transfers_requested.remove(&txid);
+            requested = peer.transfers_requested.remove(&txid);
         }
         match self.ledger.submit_transfer(transfer, now) {
             Ok(admitted) => {
@@ -260,27 +271,34 @@ impl<S: Store> Protocol<S> {
                 // until the tip changes (see `publish_chain_events`), not as a request made.
                 self.requested_transfers.remove(&txid);
                 self.rejected_transfers.insert(txid);
-                if let Some(peer) = from {
-                    let penalty = match &error {
-                        MempoolError::Invalid(crate::error::TxError::Signature(_))
-                        | MempoolError::Invalid(crate::error::TxError::ZeroAmount)
-                        | MempoolError::Invalid(crate::error::TxError::MemoTooLong { .. })
-                        | MempoolError::Invalid(crate::error::TxError::AmountOverflow) => {
-                            Some(Penalty::InvalidTransfer)
-                        }
-                        MempoolError::NonceUsed { .. }
-                        | MempoolError::ReplacementFeeTooLow { .. } => {
-                            Some(Penalty::ConflictingTransfer)
-                        }
-                        _ => None,
-                    };
-                    if let Some(penalty) = penalty {
-                        self.penalise(peer, penalty, now);
-                    }
+                if let Some(peer) = from
+                    && let Some(penalty) = transfer_penalty(&error, requested)
+                {
+                    self.penalise(peer, penalty, now);
                 }
                 Ok(Err(error))
             }
             Err(other) => Err(other),
         }
+    }
+}
+
+/// The penalty a peer earns for a transfer the mempool refused, if any. Only a fault the peer
+/// could have seen is charged: a transfer invalid on its own, or one this node holds already
+/// and did not ask that peer for (honest peers send transfers only when asked, so repeats are
+/// a flood, and cost no signature check: the mempool finds them first). A conflict (a used
+/// nonce, a replacement below the fee step) is a race two honest peers can lose to each other
+/// when an attacker sends each a variant: dropped, never charged.
+fn transfer_penalty(error: &MempoolError, requested: bool) -> Option<Penalty> {
+    use crate::error::TxError;
+    match error {
+        MempoolError::Invalid(
+            TxError::Signature(_)
+            | TxError::ZeroAmount
+            | TxError::MemoTooLong { .. }
+            | TxError::AmountOverflow,
+        ) => Some(Penalty::InvalidTransfer),
+        MempoolError::Duplicate { .. } if !requested => Some(Penalty::UnrequestedDuplicate),
+        _ => None,
     }
 }

@@ -240,7 +240,7 @@ pub fn invalid_blocks_are_marked_with_their_descendants<S: Store>(store: S) {
         .expect("stored, then found invalid");
     assert!(outcome.events.iter().any(|e| matches!(
         e,
-        ChainEvent::BlockInvalid { hash, error: BlockError::InvalidTransfer { index: 1, source: TxError::InsufficientBalance { .. } } } if *hash == bad_hash
+        ChainEvent::BlockInvalid { hash, error: BlockError::InvalidTransfer { index: 1, source: TxError::InsufficientBalance { .. } }, .. } if *hash == bad_hash
     )));
     assert_eq!(chain.tip().hash, good_tip.hash);
     assert_eq!(

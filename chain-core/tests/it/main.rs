@@ -4,6 +4,7 @@
 // fails (clippy's `allow-unwrap-in-tests` covers only the test functions themselves).
 #![allow(clippy::unwrap_used)]
 
+mod adversary;
 mod encoding;
 mod liveness;
 mod memory_store;
@@ -14,4 +15,5 @@ mod scenario;
 mod signature_cache;
 mod simulation;
 mod sync;
+mod timestamps;
 mod vectors;

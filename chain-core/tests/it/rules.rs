@@ -173,7 +173,8 @@ fn assert_invalid_when_connected(
         outcome.events,
         vec![ChainEvent::BlockInvalid {
             hash,
-            error: expected
+            error: expected,
+            source: None,
         }]
     );
     assert_eq!(snapshot(chain), before, "an invalid block changes nothing");
@@ -442,6 +443,7 @@ fn descendants_that_arrived_as_orphans_are_invalid_with_their_parent() {
                 needed: Amount(51 * COIN + 1_000),
             }
         ),
+        source: None,
     }));
     assert_eq!(snapshot(&chain), before);
     assert_eq!(chain.orphan_count(), 0);

@@ -43,6 +43,7 @@ fn three_nodes_mining_fast_converge() {
             transfers: 20,
             partition: false,
             settle_secs: 300,
+            attacks: 0,
         };
         let report = simulate(config, seed);
         if !report.converged || !report.unbalanced.is_empty() {
@@ -70,6 +71,7 @@ fn four_nodes_agree_on_a_chain_of_twenty_thousand_blocks() {
         transfers: 50,
         partition: false,
         settle_secs: 300,
+        attacks: 0,
     };
     for seed in seeds().into_iter().take(5) {
         let report = simulate(config.clone(), seed);
@@ -81,4 +83,38 @@ fn four_nodes_agree_on_a_chain_of_twenty_thousand_blocks() {
         assert!(report.height >= 20_000, "SIM_SEED={seed} {report:?}");
         assert!(report.unbalanced.is_empty(), "SIM_SEED={seed} {report:?}");
     }
+}
+
+/// Twenty honest nodes and an adversary that connects now and then from fresh addresses and runs
+/// the six attacks of `docs/NETWORK.md` §7 by turns (an invalid orphan whose parent an honest
+/// node relays, fee races between neighbours, a block at the future limit, a low-work branch
+/// from genesis, a forged orphan, repeated duplicates), 60 attacks a run, for 50 seeds: no
+/// honest node may penalise another, every node ends on one tip with its accounts adding up,
+/// and the adversary's connections do get banned.
+#[test]
+fn an_adversary_gets_no_honest_peer_banned_and_the_network_converges() {
+    let config = SimConfig {
+        nodes: 20,
+        blocks: 30,
+        transfers: 20,
+        attacks: 60,
+        ..SimConfig::default()
+    };
+    let mut failures = Vec::new();
+    let (mut bans, mut attacks) = (0, 0);
+    for seed in seeds().into_iter().take(50) {
+        let report = simulate(config.clone(), seed);
+        bans += report.adversary_bans;
+        attacks += report.attacks;
+        if !report.converged || report.honest_penalties > 0 || !report.unbalanced.is_empty() {
+            eprintln!("simulation failed: SIM_SEED={seed} {report:?}");
+            failures.push(seed);
+        }
+    }
+    eprintln!("{attacks} attacks, {bans} of the adversary's connections banned");
+    assert!(failures.is_empty(), "seeds that failed: {failures:?}");
+    assert!(
+        bans > attacks / 6,
+        "the attacks that must get it banned did: {bans} of {attacks}"
+    );
 }

@@ -378,8 +378,8 @@ async fn a_transfer_with_a_forged_signature_gets_the_peer_banned() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_double_spend_costs_a_small_penalty_and_the_peer_stays() {
-    let mut s = setup(160).await;
+async fn a_double_spend_is_dropped_without_charging_the_peer() {
+    let s = setup(160).await;
     let mut raw = RawPeer::connect(s.node.listen_addr().unwrap()).await;
     raw.handshake().await;
     let id = s.ready_id(raw.local).await;
@@ -389,13 +389,10 @@ async fn a_double_spend_costs_a_small_penalty_and_the_peer_stays() {
     let second = transfer(&key(FUNDED), address(6), COIN, 1_000, 0, network);
     raw.send(&Message::Transfer(first.clone())).await;
     raw.send(&Message::Transfer(second.clone())).await;
-    assert_eq!(
-        s.penalised(Some(id), Penalty::ConflictingTransfer).await,
-        Penalty::ConflictingTransfer.score()
-    );
-    // Still connected and served, with the score the node lists.
+    // A conflict is a race an honest relayer can lose (an attacker sends each neighbour a
+    // variant): no penalty. The pong comes after both transfers were handled.
     raw.ping(1).await;
-    assert_eq!(s.score(id).await, Some(5));
+    assert_eq!(s.score(id).await, Some(0));
     // The first is relayed to the good peer; the second is nowhere.
     let good = s.good.clone();
     wait_for("the first transfer at the good peer", 10, || {
@@ -406,7 +403,7 @@ async fn a_double_spend_costs_a_small_penalty_and_the_peer_stays() {
     .await;
     assert_eq!(s.node.transfer(second.txid()).await.unwrap(), None);
     s.assert_still_serves_the_good_peer().await;
-    assert_eq!(s.score(id).await, Some(5));
+    assert_eq!(s.score(id).await, Some(0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,12 @@
 //! sealing the node's current template and handing it back as [`Input::BlockFound`]. After each
 //! event a node is given an idle moment ([`Node::idle`]), as the TCP core thread does whenever
 //! its queue is empty.
+//!
+//! With [`SimConfig::attacks`], an adversary (`adversary.rs`) connects to honest nodes now and
+//! then and runs one attack each time; the report counts the penalties honest peers earned (there
+//! must be none) and the adversary's connections that were banned.
+
+mod adversary;
 
 use super::conformance::main_chain;
 use super::{Rng, address, coins_issued_by, key, seal, transfer};
@@ -17,7 +23,7 @@ use crate::mempool::MempoolPolicy;
 use crate::node::mining::MiningJob;
 use crate::node::{Idle, Input, Node, Output};
 use crate::params::ChainParams;
-use crate::protocol::{Direction, Message, PeerId, Protocol, ProtocolConfig};
+use crate::protocol::{Direction, Message, NodeEvent, PeerId, Protocol, ProtocolConfig};
 use crate::store::MemoryStore;
 use crate::units::COIN;
 use std::cmp::Reverse;
@@ -49,6 +55,8 @@ pub struct SimConfig {
     /// on meanwhile, a block every 20 s (two chains of equal work stay apart until the next
     /// block, as in any proof-of-work network), and agreement is checked 15 s after each.
     pub settle_secs: u64,
+    /// Attacks the adversary makes over the mining period (none by default).
+    pub attacks: usize,
 }
 
 impl Default for SimConfig {
@@ -62,6 +70,7 @@ impl Default for SimConfig {
             transfers: 10,
             partition: true,
             settle_secs: 600,
+            attacks: 0,
         }
     }
 }
@@ -87,6 +96,12 @@ pub struct SimReport {
     /// each coinbase's amount less the fees it collected). Empty when every node's ledger
     /// balances.
     pub unbalanced: Vec<usize>,
+    /// Penalties honest nodes gave each other (each an honest peer wrongly charged).
+    pub honest_penalties: u64,
+    /// The adversary's connections closed with a ban.
+    pub adversary_bans: u64,
+    /// Attacks the adversary made.
+    pub attacks: u64,
 }
 
 #[derive(Debug)]
@@ -106,6 +121,7 @@ enum Event {
     Split,
     Heal,
     Check,
+    Attack,
 }
 
 struct Link {
@@ -134,6 +150,8 @@ pub struct Sim {
     split: bool,
     delivered: u64,
     lost: u64,
+    adversary: adversary::Adversary,
+    honest_penalties: u64,
 }
 
 fn addr_of(node: usize) -> SocketAddr {
@@ -208,6 +226,8 @@ impl Sim {
             split: false,
             delivered: 0,
             lost: 0,
+            adversary: adversary::Adversary::default(),
+            honest_penalties: 0,
         };
         for node in 0..n {
             sim.apply_io(node);
@@ -249,21 +269,30 @@ impl Sim {
     /// Carries out what node `node` asked for.
     fn apply_io(&mut self, node: usize) {
         for output in self.nodes[node].drain() {
+            if let Some(output) = self.adversary.intercept(output) {
+                self.honest_output(node, output);
+            }
+        }
+    }
+
+    /// Carries out one output of node `node` meant for an honest peer (or no peer).
+    fn honest_output(&mut self, node: usize, output: Output) {
+        {
             match output {
                 Output::Send(peer, message) => {
                     let link = peer / 2;
                     let from_a = peer % 2 == 0;
                     if !self.links.get(&link).is_some_and(|l| l.open) {
-                        continue;
+                        return;
                     }
                     if self.rng.below(1_000) < self.config.loss_per_mille {
                         self.lost += 1;
                         self.close_link(link);
-                        continue;
+                        return;
                     }
                     let arrival = self.now_ms + self.latency();
                     let Some(l) = self.links.get_mut(&link) else {
-                        continue;
+                        return;
                     };
                     let last = if from_a {
                         &mut l.last_to_b
@@ -289,6 +318,7 @@ impl Sim {
                     }
                 }
                 Output::Mine(job) => self.jobs[node] = Some(job),
+                Output::Event(NodeEvent::PeerPenalised { .. }) => self.honest_penalties += 1,
                 Output::Event(_) => {}
                 Output::Warning { what, error } => panic!("node {node} could not {what}: {error}"),
             }
@@ -430,6 +460,7 @@ impl Sim {
             }
             Event::Heal => self.split = false,
             Event::Check => {}
+            Event::Attack => self.attack(),
         }
     }
 
@@ -451,6 +482,11 @@ impl Sim {
         if self.config.partition {
             self.schedule(warmup + mining_ms / 3, Event::Split);
             self.schedule(warmup + 2 * mining_ms / 3, Event::Heal);
+        }
+        // Attacks over the last two thirds of the mining, when the chain has some height.
+        for i in 0..self.config.attacks as u64 {
+            let at = warmup + mining_ms / 3 + i * (2 * mining_ms / 3) / self.config.attacks as u64;
+            self.schedule(at, Event::Attack);
         }
         let settle_start = warmup + mining_ms;
         let deadline = settle_start + self.config.settle_secs * 1_000;
@@ -515,6 +551,9 @@ impl Sim {
             lost: self.lost,
             virtual_secs: self.now_ms / 1_000,
             unbalanced,
+            honest_penalties: self.honest_penalties,
+            adversary_bans: self.adversary.bans,
+            attacks: self.adversary.attacks,
         }
     }
 
