@@ -161,12 +161,13 @@ pub struct AcceptOutcome {
 struct Orphan {
     block: Block,
     source: Option<BlockSource>,
-    /// Its signatures were verified already (it came as a [`VerifiedBlock`]).
-    signatures_checked: bool,
+    /// How much of its checking is done: its form always, its signatures if it came as a
+    /// [`VerifiedBlock`].
+    checked: Checked,
 }
 
-/// How much of a block's context-free checking is done.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How much of a block's context-free checking is done, in the order it is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Checked {
     Nothing,
     Form,
@@ -577,16 +578,10 @@ impl<S: Store> Chain<S> {
             let mut parents = vec![hash];
             while let Some(parent) = parents.pop() {
                 for (child_hash, child) in self.orphans.take_children(&parent) {
-                    // Orphans passed the form checks before they entered the pool; their
+                    // Its parent is stored now, so it is no longer judged by its own work; its
                     // signatures are verified now unless they came verified.
-                    let checked = if child.signatures_checked {
-                        Checked::FormAndSignatures
-                    } else {
-                        Checked::Form
-                    };
-                    // Its parent is stored now, so it is no longer judged by its own work.
                     let arrival = Arrival::requested(child.source);
-                    match self.store_block(child_hash, child.block, checked, arrival, now) {
+                    match self.store_block(child_hash, child.block, child.checked, arrival, now) {
                         Ok(AcceptStatus::Stored { .. }) => parents.push(child_hash),
                         Ok(_) => {}
                         Err(Error::Block(error)) => events.push(ChainEvent::BlockInvalid {
@@ -658,7 +653,8 @@ impl<S: Store> Chain<S> {
                 Orphan {
                     block,
                     source: arrival.source,
-                    signatures_checked: checked == Checked::FormAndSignatures,
+                    // The form was checked above if it had not been.
+                    checked: checked.max(Checked::Form),
                 },
             );
             return Ok(AcceptStatus::Orphan { missing });

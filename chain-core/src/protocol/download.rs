@@ -469,32 +469,27 @@ impl<S: Store> Protocol<S> {
             IncomingBlock::Plain(block) => block.hash(),
             IncomingBlock::Verified(block) => block.hash(),
         };
-        if !self.in_flight.contains_key(&hash) && self.headers.get(&hash).is_some_and(|p| !p.wanted)
-        {
+        let asked_of = self.in_flight.get(&hash).map(|(p, _)| *p);
+        let header_wanted = self.headers.get(&hash).map(|p| p.wanted);
+        if let Some(state) = self.peers.get_mut(&peer) {
+            state.known.insert(Inventory::Block(hash));
+            if asked_of == Some(peer) {
+                state.last_delivery = now;
+            }
+        }
+        if asked_of.is_none() && header_wanted == Some(false) {
             // Pushed unasked, of a branch whose headers showed it cannot beat the tip: not even
             // checked.
-            if let Some(state) = self.peers.get_mut(&peer) {
-                state.known.insert(Inventory::Block(hash));
-            }
             return Ok(());
         }
-        let requested = self.in_flight.get(&hash).is_some_and(|(p, _)| *p == peer);
         // Asked of this peer or another, or of a branch this node wants: a block nobody asked
         // for has to show it could matter before the chain spends anything on it.
-        let arrival = if self.in_flight.contains_key(&hash)
-            || self.headers.get(&hash).is_some_and(|p| p.wanted)
-        {
+        let arrival = if asked_of.is_some() || header_wanted == Some(true) {
             Arrival::requested(Some(peer))
         } else {
             Arrival::unrequested(peer)
         };
         self.unassign(peer, &hash);
-        if let Some(state) = self.peers.get_mut(&peer) {
-            state.known.insert(Inventory::Block(hash));
-            if requested {
-                state.last_delivery = now;
-            }
-        }
         let accepted = match block {
             IncomingBlock::Plain(block) => self.ledger.accept_block_from(block, arrival, now),
             IncomingBlock::Verified(block) => self.ledger.accept_verified_from(block, arrival, now),

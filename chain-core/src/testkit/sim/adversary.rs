@@ -21,7 +21,7 @@ use super::{Input, Output, Sim, address, key, seal, transfer};
 use crate::block::{Block, Header};
 use crate::hash::BlockHash;
 use crate::protocol::{DisconnectReason, Message, NodeEvent, PROTOCOL_VERSION, PeerId, Version};
-use crate::testkit::child_block;
+use crate::testkit::next_block;
 use crate::tx::{Coinbase, Transaction};
 use crate::units::{Amount, COIN, Height};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -75,11 +75,9 @@ impl Sim {
             0 => self.invalid_orphan(target),
             1 => self.fee_race(target),
             2 => {
-                let tip = *self.nodes[target].ledger().chain().tip();
                 let future = now + self.nodes[target].ledger().params().max_future_block_time;
-                let block = child_block(
+                let block = next_block(
                     self.nodes[target].ledger().chain(),
-                    &tip,
                     address(7_000),
                     vec![],
                     future,
@@ -164,9 +162,8 @@ impl Sim {
     fn invalid_orphan(&mut self, target: usize) {
         let now = self.now();
         let tip = *self.nodes[target].ledger().chain().tip();
-        let a = child_block(
+        let a = next_block(
             self.nodes[target].ledger().chain(),
-            &tip,
             address(7_002),
             vec![],
             now,
@@ -193,22 +190,9 @@ impl Sim {
     /// Attack 1: two variants of a rich miner's next transfer, to two nodes.
     fn fee_race(&mut self, target: usize) {
         let other = self.random_node();
-        let ledger = self.nodes[target].ledger();
-        let rich = (0..self.nodes.len() as u64).map(|i| 1_000 + i).find(|n| {
-            ledger
-                .chain()
-                .account(&address(*n))
-                .is_ok_and(|a| a.balance.0 > 3 * COIN)
-        });
-        let Some(n) = rich else {
+        let Some((n, nonce, network)) = self.payer(target, 3 * COIN) else {
             return;
         };
-        let from = address(n);
-        let Ok(account) = ledger.chain().account(&from) else {
-            return;
-        };
-        let nonce = ledger.mempool().next_nonce(&from, account);
-        let network = ledger.params().network_id;
         let first = transfer(&key(n), address(7_003), COIN, 1_000, nonce, network);
         let second = transfer(&key(n), address(7_004), COIN, 1_050, nonce, network);
         self.push(target, vec![Message::Transfer(first)]);
@@ -242,8 +226,8 @@ impl Sim {
     }
 }
 
-/// A block of one coinbase (the height's subsidy... or nothing: an orphan's state is never
-/// checked) on `parent`, at regtest's target, not sealed.
+/// A block on `parent` at regtest's target holding only a coinbase of the height's subsidy, not
+/// sealed: the start of a block the attacks then spoil.
 fn lone_block(parent: BlockHash, height: Height, time: u64) -> Block {
     let params = crate::params::ChainParams::regtest();
     Block {

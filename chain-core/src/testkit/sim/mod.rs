@@ -415,19 +415,7 @@ impl Sim {
             Event::Transfer => {
                 // Miners that have coins pay users.
                 let node = self.rng.below(self.nodes.len() as u64) as usize;
-                let ledger = self.nodes[node].ledger();
-                let rich = (0..self.nodes.len() as u64).map(|i| 1_000 + i).find(|n| {
-                    ledger
-                        .chain()
-                        .account(&address(*n))
-                        .map(|a| a.balance.0 > 2 * COIN)
-                        .unwrap_or(false)
-                });
-                if let Some(n) = rich {
-                    let from = address(n);
-                    let account = ledger.chain().account(&from).expect("account");
-                    let nonce = ledger.mempool().next_nonce(&from, account);
-                    let network = ledger.params().network_id;
+                if let Some((n, nonce, network)) = self.payer(node, 2 * COIN) {
                     let t = transfer(
                         &key(n),
                         address(self.rng.below(5)),
@@ -562,6 +550,22 @@ impl Sim {
         self.nodes
             .iter()
             .all(|n| n.ledger().chain().tip().hash == first)
+    }
+
+    /// A miner with more than `balance` as node `node` sees it (the first of them), with its
+    /// next nonce there and the network: who can pay next.
+    fn payer(&self, node: usize, balance: u64) -> Option<(u64, u64, crate::params::NetworkId)> {
+        let ledger = self.nodes[node].ledger();
+        let n = (0..self.nodes.len() as u64).map(|i| 1_000 + i).find(|n| {
+            ledger
+                .chain()
+                .account(&address(*n))
+                .is_ok_and(|a| a.balance.0 > balance)
+        })?;
+        let from = address(n);
+        let account = ledger.chain().account(&from).ok()?;
+        let nonce = ledger.mempool().next_nonce(&from, account);
+        Some((n, nonce, ledger.params().network_id))
     }
 
     /// The nodes, for checks after a run.
