@@ -447,6 +447,17 @@ impl<S: Store> Chain<S> {
         &self.tip
     }
 
+    /// The work of the tip block alone: what one block at the current difficulty proves.
+    pub fn tip_block_work(&self) -> Work {
+        self.tip
+            .header
+            .bits
+            .to_target()
+            // A stored block's bits passed the proof-of-work check: always a valid target.
+            .unwrap_or(self.params.pow_limit_target())
+            .work()
+    }
+
     /// The state of an address at the tip.
     ///
     /// # Errors
@@ -601,14 +612,7 @@ impl<S: Store> Chain<S> {
     /// The least work an unrequested orphan must carry: the tip block's over
     /// [`ORPHAN_WORK_DIVISOR`].
     fn orphan_work_floor(&self) -> Work {
-        let tip_work = self
-            .tip
-            .header
-            .bits
-            .to_target()
-            .unwrap_or(self.params.pow_limit_target())
-            .work();
-        Work(tip_work.0 / ruint::aliases::U256::from(ORPHAN_WORK_DIVISOR))
+        Work(self.tip_block_work().0 / ruint::aliases::U256::from(ORPHAN_WORK_DIVISOR))
     }
 
     /// Checks and stores a block (`checked`: how much of its context-free checking is done).

@@ -130,6 +130,18 @@ impl Work {
         Self(self.0.saturating_add(other.0))
     }
 
+    /// The difference of two amounts of work, or none when `other` is the larger.
+    #[must_use]
+    pub fn saturating_sub(self, other: Self) -> Self {
+        Self(self.0.saturating_sub(other.0))
+    }
+
+    /// The work of `times` blocks of this work each. Saturates, as [`Work::saturating_add`].
+    #[must_use]
+    pub fn saturating_times(self, times: u64) -> Self {
+        Self(self.0.saturating_mul(U256::from(times)))
+    }
+
     /// The work as 32 big-endian bytes (sorts like the number, for storage).
     pub fn to_be_bytes(self) -> [u8; 32] {
         self.0.to_be_bytes::<32>()

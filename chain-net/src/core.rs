@@ -13,7 +13,7 @@
 use crate::command::Command;
 use crate::miner::Miner;
 use crate::queries;
-use crate::verify::Counters;
+use crate::verify::{Counters, Requested};
 use crate::views::*;
 use chain_core::address::Address;
 use chain_core::block::Block;
@@ -40,6 +40,7 @@ pub(crate) enum Input {
         addr: SocketAddr,
         direction: Direction,
         writer: mpsc::Sender<Arc<Vec<u8>>>,
+        requested: Requested,
         cancel: CancellationToken,
     },
     ConnectFailed(SocketAddr),
@@ -62,6 +63,8 @@ pub struct MiningConfig {
 
 struct Connection {
     writer: mpsc::Sender<Arc<Vec<u8>>>,
+    /// The blocks asked of the peer, for its reader (see [`Requested`]).
+    requested: Requested,
     cancel: CancellationToken,
 }
 
@@ -171,9 +174,15 @@ impl<S: Store> Core<S> {
                 addr,
                 direction,
                 writer,
+                requested,
                 cancel,
             } => {
-                self.connections.insert(peer, Connection { writer, cancel });
+                let connection = Connection {
+                    writer,
+                    requested,
+                    cancel,
+                };
+                self.connections.insert(peer, connection);
                 NodeInput::Connected {
                     peer,
                     addr,
@@ -245,6 +254,7 @@ impl<S: Store> Core<S> {
                     return;
                 };
                 let network = self.node.ledger().params().network_id;
+                connection.requested.note(&message);
                 let frame = Arc::new(encode_frame(&message, network));
                 if connection.writer.try_send(frame).is_err() {
                     too_slow.push(peer);

@@ -16,7 +16,8 @@ use crate::core::{Core, Input, MiningConfig, unix_now};
 use crate::error::NetError;
 use crate::handle::NodeHandle;
 use crate::verify::{
-    BLOCK_BACKLOG, Checkers, Counters, PIPELINE_DEPTH, Pending, forward_in_order, start_check,
+    BLOCK_BACKLOG, Checkers, Counters, PIPELINE_DEPTH, Pending, Requested, forward_in_order,
+    start_check,
 };
 use chain_core::ledger::Ledger;
 use chain_core::mempool::MempoolPolicy;
@@ -300,12 +301,14 @@ async fn run_connection(stream: TcpStream, addr: SocketAddr, direction: Directio
     let (read, write) = stream.into_split();
     let (writer, frames) = mpsc::channel(1_024);
     let cancel = shared.shutdown.child_token();
+    let requested = Requested::default();
     shared.tracker.spawn(write_frames(write, frames));
     let connected = Input::Connected {
         peer,
         addr,
         direction,
         writer,
+        requested: requested.clone(),
         cancel: cancel.clone(),
     };
     if shared.inputs.send(connected).await.is_err() {
@@ -320,6 +323,7 @@ async fn run_connection(stream: TcpStream, addr: SocketAddr, direction: Directio
         peer,
         addr,
         pending,
+        &requested,
         &shared,
         &cancel,
     );
@@ -334,6 +338,7 @@ async fn read_frames(
     peer: PeerId,
     addr: SocketAddr,
     pending: mpsc::Sender<Pending>,
+    requested: &Requested,
     shared: &Shared,
     cancel: &CancellationToken,
 ) {
@@ -343,7 +348,7 @@ async fn read_frames(
             outcome = reader.read() => outcome,
         };
         let next = match outcome {
-            ReadOutcome::Message(Message::Block(block)) => {
+            ReadOutcome::Message(Message::Block(block)) if requested.take(&block.hash()) => {
                 let started = tokio::select! {
                     _ = cancel.cancelled() => None,
                     started = start_check(shared, block) => started,

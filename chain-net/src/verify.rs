@@ -16,6 +16,12 @@
 //! TCP. A block that fails a check goes to the core as it is: the core finds the fault again and
 //! penalises the peer. Nothing of a failed check is trusted.
 //!
+//! Only a block the node asked this peer for goes to the checking threads ([`Requested`]): a
+//! block pushed unasked goes to the core as it came, where the protocol's rules for unrequested
+//! blocks run first (one of a branch the node does not want is dropped unchecked, a low-work
+//! orphan after its proof of work, an orphan's signatures wait for its parent), so a peer
+//! cannot make the checking threads verify signatures the core would never need.
+//!
 //! A transfer the node's mempool verified already is not verified again here: the checking
 //! threads share the chain's [`SignatureCache`].
 //!
@@ -25,11 +31,13 @@
 use crate::core::Input;
 use crate::node::Shared;
 use chain_core::block::Block;
+use chain_core::hash::BlockHash;
 use chain_core::params::ChainParams;
-use chain_core::protocol::{Message, PeerId};
+use chain_core::protocol::{Inventory, Message, PeerId};
 use chain_core::sigcache::{SignatureCache, SignatureStats};
 use chain_core::tx::Transaction;
 use chain_core::validate::{VerifiedBlock, WellFormedBlock};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc as std_mpsc};
 use std::thread::JoinHandle;
@@ -41,6 +49,44 @@ pub(crate) const BLOCK_BACKLOG: usize = 256;
 
 /// Inputs of one connection waiting to go to the core in order, at most.
 pub(crate) const PIPELINE_DEPTH: usize = 64;
+
+/// Blocks one connection's peer was asked for and has not sent yet, at most; requests past it
+/// (more than any in-flight window) only lose their block the checking threads.
+const MAX_REQUESTED: usize = 8_192;
+
+/// The blocks the node asked one peer for and that have not come yet: the core thread notes
+/// each `getdata` it sends, the connection's reader takes a block out as it arrives. What the
+/// node asks for is the protocol's decision; this only carries it to the reader, which sends
+/// requested blocks to the checking threads and the rest to the core as they came.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Requested(Arc<Mutex<HashSet<BlockHash>>>);
+
+impl Requested {
+    /// Notes the blocks `message` asks for, if it is a `getdata`.
+    pub(crate) fn note(&self, message: &Message) {
+        let Message::GetData(items) = message else {
+            return;
+        };
+        let Ok(mut requested) = self.0.lock() else {
+            return;
+        };
+        for item in items {
+            if let Inventory::Block(hash) = item
+                && requested.len() < MAX_REQUESTED
+            {
+                requested.insert(*hash);
+            }
+        }
+    }
+
+    /// Whether `hash` was asked for (and no longer is).
+    pub(crate) fn take(&self, hash: &BlockHash) -> bool {
+        self.0
+            .lock()
+            .map(|mut requested| requested.remove(hash))
+            .unwrap_or(false)
+    }
+}
 
 /// Counters of a node's work, for benchmarks and diagnostics (see [`NodeCounters`]; the
 /// signature cache counts its own).

@@ -10,9 +10,12 @@
 //!   pings and their timeouts, outbound dialling and rotation;
 //! - `addresses.rs`: the address book (`getaddr`/`addr` gossip into it, backoff) and the bans,
 //!   a state of its own;
-//! - `download.rs`: sync, headers first: headers fetched with a block locator and checked
-//!   (linkage, proof of work, retarget, time), then their blocks fetched in a pipelined window
-//!   spread over every peer that has them, with the timeout and stalling rules;
+//! - `headers.rs`: sync, headers first: headers fetched with a block locator and checked
+//!   (linkage, proof of work, retarget, time), kept as pending, their branch wanted once it
+//!   could beat the tip; `presync.rs`: the headers of a low-work branch counted before they
+//!   are kept;
+//! - `download.rs`: the blocks of wanted branches fetched in a pipelined window spread over
+//!   every peer that has them, with the timeout and stalling rules;
 //! - `relay.rs`: new blocks and transfers announced by hash (`inv`) and fetched on request
 //!   (`getdata`);
 //! - misbehaviour ([`Protocol::penalise`], `peer.rs`): each fault adds a named [`Penalty`]; at
@@ -26,14 +29,18 @@ mod config;
 mod download;
 pub mod frame;
 mod handshake;
+mod headers;
 pub mod message;
 pub mod peer;
+mod presync;
 mod relay;
 
 pub use config::ProtocolConfig;
 pub use frame::FrameError;
 pub use message::{Inventory, Message, PeerAddress, Version};
 pub use peer::{BAN_SCORE, BanTarget, Direction, PeerId, Penalty};
+pub use presync::{HEADER_WORK_HEADROOM, MARK_SPACING};
+use presync::{HeaderSync, Placement};
 
 use crate::block::Header;
 use crate::chain::{AcceptStatus, Arrival, ChainEvent};

@@ -158,6 +158,9 @@ pub(crate) struct Peer {
     pub(crate) transfers_requested: HashSet<Txid>,
     pub(crate) inv_window_start: u64,
     pub(crate) inv_in_window: usize,
+    /// Its header sync while its branch has less work than the keep threshold
+    /// (`presync.rs`).
+    pub(crate) header_sync: Option<super::HeaderSync>,
 }
 
 impl Peer {
@@ -181,6 +184,7 @@ impl Peer {
             transfers_requested: HashSet::new(),
             inv_window_start: now,
             inv_in_window: 0,
+            header_sync: None,
         }
     }
 

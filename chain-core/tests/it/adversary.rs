@@ -5,8 +5,10 @@
 
 use chain_core::chain::Arrival;
 use chain_core::prelude::*;
+use chain_core::protocol::message::MAX_HEADERS;
 use chain_core::protocol::{
-    BAN_SCORE, Direction, Inventory, Io, Message, PeerId, Penalty, Protocol, ProtocolConfig,
+    BAN_SCORE, Direction, HEADER_WORK_HEADROOM, Inventory, Io, MARK_SPACING, Message, PeerId,
+    Penalty, Protocol, ProtocolConfig,
 };
 use chain_core::testkit::conformance::TIME;
 use chain_core::testkit::served::{ServedChain, Serves};
@@ -273,6 +275,146 @@ fn a_branch_that_cannot_beat_the_tip_is_neither_downloaded_nor_stored() {
     node.received(ATTACKER, headers(30..45), NOW).unwrap();
     assert_eq!(serve_blocks(&mut node, ATTACKER, &branch), 45);
     assert_eq!(node.ledger().chain().tip().hash, branch[44].hash());
+}
+
+/// A private branch of `count` empty regtest blocks from genesis, stamped from `time`.
+fn private_branch(count: u64, time: u64) -> Vec<Block> {
+    let mut private = Chain::open(ChainParams::regtest(), MemoryStore::new()).unwrap();
+    (0..count)
+        .map(|i| {
+            let block = next_block(&private, address(66), vec![], time + i);
+            private.accept_block(block.clone(), NOW).unwrap();
+            block
+        })
+        .collect()
+}
+
+/// A node synced to an honest chain of `height` blocks.
+fn synced_node(height: u64) -> Protocol<MemoryStore> {
+    let honest = ServedChain::new(height);
+    let mut node = node_on(funded_ledger(0));
+    node.received(
+        HONEST,
+        Message::Headers(honest.blocks.iter().map(|b| b.header).collect()),
+        NOW,
+    )
+    .unwrap();
+    assert_eq!(
+        serve_blocks(&mut node, HONEST, &honest.blocks),
+        height as usize
+    );
+    node
+}
+
+/// The `getheaders` the node sent `peer`, answered by a peer holding `blocks`.
+fn answer_getheaders(node: &mut Protocol<MemoryStore>, peer: PeerId, blocks: &[Block]) -> bool {
+    let served =
+        ServedChain::from_blocks(ChainParams::regtest(), blocks.to_vec(), Default::default());
+    let asked: Vec<Message> = node
+        .drain_io()
+        .into_iter()
+        .filter_map(|io| match io {
+            Io::Send(p, message @ Message::GetHeaders { .. }) if p == peer => Some(message),
+            _ => None,
+        })
+        .collect();
+    for message in &asked {
+        for answer in served.answer(message, Serves::Blocks) {
+            node.received(peer, answer, NOW).unwrap();
+        }
+    }
+    !asked.is_empty()
+}
+
+/// Pending headers the node holds.
+fn pending_headers(node: &Protocol<MemoryStore>) -> usize {
+    node.sync_counts().0
+}
+
+/// Attack 4, its headers: every header of a low-work branch was kept in memory until its block
+/// was stored, which for a branch that cannot win is never. Now a branch more than
+/// `HEADER_WORK_HEADROOM` blocks' work behind the tip is checked and counted, not kept; once it
+/// comes that close it is fetched again and kept, and once it has more work it wins.
+#[test]
+fn a_low_work_branch_is_counted_not_kept_until_it_nears_the_tip() {
+    branch_counted_then_kept(300);
+}
+
+/// The same over more headers than one message carries: the pre-sync and the redownload each
+/// go on across messages.
+#[test]
+fn a_long_low_work_branch_is_counted_across_messages() {
+    branch_counted_then_kept(MAX_HEADERS as u64 + 300);
+}
+
+fn branch_counted_then_kept(tip: u64) {
+    let mut node = synced_node(tip);
+    let branch = private_branch(tip + 20, TIME + 50_000);
+    let headers = |range: std::ops::Range<usize>| {
+        Message::Headers(branch[range].iter().map(|b| b.header).collect())
+    };
+    // Every regtest block has the same work: a branch of `k` blocks is kept from
+    // `tip - HEADER_WORK_HEADROOM` on.
+    let threshold = (tip - HEADER_WORK_HEADROOM) as usize;
+    node.received(ATTACKER, headers(0..(threshold - 1).min(MAX_HEADERS)), NOW)
+        .unwrap();
+    // A full message is followed by a request for more, which goes on from the branch's end.
+    answer_getheaders(&mut node, ATTACKER, &branch[..threshold - 1]);
+    assert_eq!(pending_headers(&node), 0, "counted, not kept");
+    assert!(
+        !answer_getheaders(&mut node, ATTACKER, &branch),
+        "nothing asked again yet"
+    );
+
+    node.received(ATTACKER, headers(threshold - 1..threshold + 10), NOW)
+        .unwrap();
+    assert_eq!(pending_headers(&node), 0);
+    assert!(
+        answer_getheaders(&mut node, ATTACKER, &branch[..threshold + 10]),
+        "the branch reached the threshold: asked again from the fork"
+    );
+    while answer_getheaders(&mut node, ATTACKER, &branch[..threshold + 10]) {}
+    assert_eq!(pending_headers(&node), threshold + 10, "kept now");
+    assert_eq!(
+        asked_blocks_of(&node.drain_io(), ATTACKER),
+        0,
+        "not downloaded"
+    );
+    assert_eq!(score(&node, ATTACKER), Some(0));
+
+    node.received(ATTACKER, headers(threshold + 10..branch.len()), NOW)
+        .unwrap();
+    assert_eq!(serve_blocks(&mut node, ATTACKER, &branch), branch.len());
+    assert_eq!(
+        node.ledger().chain().tip().hash,
+        branch[branch.len() - 1].hash()
+    );
+    assert_eq!(pending_headers(&node), 0);
+}
+
+/// A peer that reaches the threshold with one branch and answers the redownload with another
+/// has nothing kept, and no penalty (an honest peer may have switched chains in between).
+#[test]
+fn a_redownload_that_brings_another_branch_keeps_nothing() {
+    let tip = 300;
+    let mut node = synced_node(tip);
+    let threshold = (tip - HEADER_WORK_HEADROOM) as usize;
+    let shown = private_branch(threshold as u64 + 10, TIME + 50_000);
+    let other = private_branch(threshold as u64 + 10, TIME + 60_000);
+    node.received(
+        ATTACKER,
+        Message::Headers(shown.iter().map(|b| b.header).collect()),
+        NOW,
+    )
+    .unwrap();
+    assert!(answer_getheaders(&mut node, ATTACKER, &other));
+    assert_eq!(
+        pending_headers(&node),
+        0,
+        "what it kept before the first mark differed is forgotten"
+    );
+    assert_eq!(score(&node, ATTACKER), Some(0));
+    assert!(MARK_SPACING < threshold as u64, "a mark was checked");
 }
 
 /// A regtest variant with a retarget and a harder initial target, so that a block at

@@ -328,8 +328,8 @@ async fn a_block_with_a_forged_signature_gets_the_peer_banned() {
     raw.handshake().await;
     let id = s.ready_id(raw.local).await;
     // A block on the node's tip with valid proof of work, whose transfer spends the funded key's
-    // coins with another key's signature: it fails the signature check before the core sees
-    // it, and the core finds the fault again and penalises the sender.
+    // coins with another key's signature. Pushed unasked, it goes to the core as it came, which
+    // finds it would extend the tip, checks its signatures and penalises the sender.
     let params = params();
     let ledger = Ledger::open(
         params.clone(),
@@ -438,5 +438,46 @@ async fn an_inventory_flood_gets_the_peer_penalised_then_banned() {
     let local = raw.local;
     drop(raw);
     assert_banned(&s.node, local).await;
+    s.assert_still_serves_the_good_peer().await;
+}
+
+/// The top block of `store`.
+fn tip_block(store: &MemoryStore) -> Block {
+    use chain_core::store::ChainRead;
+    let hash = store.tip().unwrap().unwrap();
+    store.block(&hash).unwrap().unwrap()
+}
+
+/// A block pushed unasked goes to the core as it came, not to the checking threads: an orphan's
+/// signatures are not verified until its parent comes (a peer pushing orphans it will never
+/// complete costs the node no signature check), and then they are, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unrequested_orphan_costs_no_signature_check_until_its_parent_comes() {
+    let s = setup(170).await;
+    let mut raw = RawPeer::connect(s.node.listen_addr().unwrap()).await;
+    raw.handshake().await;
+    let id = s.ready_id(raw.local).await;
+    let params = params();
+    let with_parent = extend(&params, funded_chain(), address(3), vec![], 1);
+    let parent = tip_block(&with_parent);
+    let paid = transfer(&key(FUNDED), address(5), COIN, 1_000, 0, params.network_id);
+    let child = tip_block(&extend(&params, with_parent, address(3), vec![paid], 1));
+    let verified = |node: &NodeHandle| node.counters().signature_cache.verified;
+    let before = verified(&s.node);
+
+    raw.send(&Message::Block(child.clone())).await;
+    // The pong comes after the block was handled.
+    raw.ping(1).await;
+    assert_eq!(s.node.counters().signatures, 0, "no checking thread saw it");
+    assert_eq!(
+        verified(&s.node),
+        before,
+        "its signature waits for its parent"
+    );
+
+    raw.send(&Message::Block(parent)).await;
+    wait_for_tip("the orphan connected", &[&s.node], child.hash()).await;
+    assert_eq!(verified(&s.node), before + 1);
+    assert_eq!(s.score(id).await, Some(0));
     s.assert_still_serves_the_good_peer().await;
 }
