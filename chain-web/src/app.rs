@@ -28,6 +28,8 @@ pub struct AppOptions {
     pub miner_threads: usize,
     /// How long a session lasts, in seconds.
     pub session_ttl: u64,
+    /// The HTTP server's connection limits.
+    pub limits: crate::ServerLimits,
 }
 
 impl Default for AppOptions {
@@ -36,6 +38,7 @@ impl Default for AppOptions {
             password_cost: KdfParams::default(),
             miner_threads: 1,
             session_ttl: 12 * 60 * 60,
+            limits: crate::ServerLimits::default(),
         }
     }
 }
@@ -230,6 +233,7 @@ pub async fn serve_app(
     addr: SocketAddr,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let limits = app.options.limits;
     let routes = app_routes(app).boxed();
-    crate::server::serve(addr, routes, shutdown).await
+    crate::server::serve(addr, routes, limits, shutdown).await
 }

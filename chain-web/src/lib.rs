@@ -29,13 +29,14 @@ mod templates;
 pub use api::ApiState;
 pub use app::{App, AppOptions, CONTENT_SECURITY_POLICY, WebError, app_routes, serve_app};
 pub use error::ApiError;
+pub use server::{ClientAddr, ServerLimits};
 pub use session::{FORM_COOKIE, SESSION_COOKIE};
 
 use std::net::SocketAddr;
 use warp::{Filter, Reply};
 
-/// Serves the API on `addr` until `shutdown` completes. Returns the bound address (useful with
-/// port 0) and the server task.
+/// Serves the API on `addr`, within the default [`ServerLimits`], until `shutdown` completes.
+/// Returns the bound address (useful with port 0) and the server task.
 ///
 /// # Errors
 ///
@@ -49,5 +50,5 @@ pub async fn serve(
         .recover(api::recover)
         .map(Reply::into_response)
         .boxed();
-    server::serve(addr, routes, shutdown).await
+    server::serve(addr, routes, ServerLimits::default(), shutdown).await
 }

@@ -7,14 +7,30 @@
 //! requests in progress, and after [`SHUTDOWN_GRACE`] drops the connections still open: an event
 //! stream lasts as long as its node, and a client that stops reading would otherwise hold the
 //! server open for ever.
+//!
+//! Under abuse (connections opened and never finished, or simply very many) the server stays
+//! up within [`ServerLimits`]: a client has [`ServerLimits::header_read_timeout`] to send a
+//! request's head, and an idle keep-alive connection is closed after as long; at most
+//! [`ServerLimits::max_connections`] connections are open at once, and at most
+//! [`ServerLimits::max_connections_per_client`] from one address, so that one client cannot take
+//! them all (nor the process's file descriptors, which the node's peer port needs too). A
+//! connection past a cap is answered `503 Service Unavailable` at once and closed. Only HTTP/1.1
+//! is served: browsers speak HTTP/2 only over TLS, and a plain-text HTTP/2 connection has no
+//! header timeout to bound it.
+//!
+//! Every request carries its client's address ([`ClientAddr`], for the handlers' limits) and is
+//! logged with it under `chain_web`: method, path, status and time taken.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
-use std::time::Duration;
-use tokio::net::TcpListener;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
 use warp::filters::BoxedFilter;
+use warp::http::Request;
 use warp::reply::Response;
-use warp::{Filter, Reply};
 
 /// How long to wait after a failed accept (such as running out of file descriptors) before
 /// trying again, so that a persistent failure does not spin.
@@ -23,27 +39,155 @@ const ACCEPT_RETRY: Duration = Duration::from_secs(1);
 /// How long a shutdown waits for the responses in progress before dropping their connections.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// Binds `addr` and serves `routes` on it, each request logged under `chain_web`, until
-/// `shutdown` completes. Returns the bound address (useful with port 0) and the server task.
+/// What a connection past a cap is told before it is closed.
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\n\
+content-length: 40\r\nretry-after: 5\r\nconnection: close\r\n\r\n\
+Too many connections; try again shortly.";
+
+/// The limits of one HTTP server (`docs/RELIABILITY.md`, "The front door under abuse").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Connections open at once, at most.
+    pub max_connections: usize,
+    /// Connections open at once from one client address, at most.
+    pub max_connections_per_client: usize,
+    /// How long a client has to send a request's head, and how long an idle keep-alive
+    /// connection is kept waiting for the next request.
+    pub header_read_timeout: Duration,
+}
+
+impl Default for ServerLimits {
+    /// 256 connections, 32 per client address, 10 s for a request's head. Two servers (API and
+    /// web) at their caps hold 512 descriptors, half of a common 1,024 limit, leaving the rest
+    /// to the node's peers and its database.
+    fn default() -> Self {
+        Self {
+            max_connections: 256,
+            max_connections_per_client: 32,
+            header_read_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The address of the client a request came from, in the request's extensions (read it with
+/// `warp::ext::get::<ClientAddr>()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub SocketAddr);
+
+/// The connections open now, in all and by client address.
+#[derive(Debug, Default)]
+struct Open {
+    total: usize,
+    by_client: HashMap<IpAddr, usize>,
+}
+
+/// Counts open connections against the caps.
+#[derive(Debug, Clone)]
+struct Admission {
+    limits: ServerLimits,
+    open: Arc<Mutex<Open>>,
+}
+
+/// An admitted connection's place under the caps, given back when it is dropped.
+struct Admitted {
+    open: Arc<Mutex<Open>>,
+    client: IpAddr,
+}
+
+impl Admission {
+    /// A place for a connection from `client`, or `None` when a cap is reached.
+    fn admit(&self, client: IpAddr) -> Option<Admitted> {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let from_client = open.by_client.get(&client).copied().unwrap_or(0);
+        if open.total >= self.limits.max_connections
+            || from_client >= self.limits.max_connections_per_client
+        {
+            return None;
+        }
+        open.total += 1;
+        open.by_client.insert(client, from_client + 1);
+        Some(Admitted {
+            open: self.open.clone(),
+            client,
+        })
+    }
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        open.total = open.total.saturating_sub(1);
+        if let Some(count) = open.by_client.get_mut(&self.client) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.by_client.remove(&self.client);
+            }
+        }
+    }
+}
+
+/// Connections being refused at once, at most: past it a connection is closed without a word.
+const MAX_REFUSING: usize = 64;
+
+/// How long a refused connection is given to take its answer.
+const REFUSAL_LINGER: Duration = Duration::from_secs(1);
+
+/// Tells a connection past a cap so, and closes it. The client has usually sent its request
+/// already: closing a socket with unread data resets it, and the reset can destroy the answer
+/// before the client reads it, so the request is read (and dropped) for up to
+/// [`REFUSAL_LINGER`] after the answer is sent. At most [`MAX_REFUSING`] refusals linger.
+fn refuse(stream: TcpStream, client: SocketAddr, refusing: &Arc<tokio::sync::Semaphore>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // Debug, not a warning: a flood of connections must not become a flood of log lines.
+    tracing::debug!(target: "chain_web", %client, "connection refused: too many open connections");
+    let Ok(permit) = refusing.clone().try_acquire_owned() else {
+        return;
+    };
+    tokio::spawn(async move {
+        let mut stream = stream;
+        let linger = async {
+            stream.write_all(BUSY).await?;
+            stream.shutdown().await?;
+            let mut sink = [0u8; 1_024];
+            while stream.read(&mut sink).await? > 0 {}
+            Ok::<(), std::io::Error>(())
+        };
+        let _ = tokio::time::timeout(REFUSAL_LINGER, linger).await;
+        drop(permit);
+    });
+}
+
+/// Binds `addr` and serves `routes` on it within `limits`, each request logged under
+/// `chain_web`, until `shutdown` completes. Returns the bound address (useful with port 0) and
+/// the server task.
 pub(crate) async fn serve(
     addr: SocketAddr,
     routes: BoxedFilter<(Response,)>,
+    limits: ServerLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    let routes = routes
-        .with(warp::log("chain_web"))
-        .map(Reply::into_response)
-        .boxed();
-    Ok((bound, tokio::spawn(run(listener, routes, shutdown))))
+    Ok((bound, tokio::spawn(run(listener, routes, limits, shutdown))))
 }
 
 async fn run(
     listener: TcpListener,
     routes: BoxedFilter<(Response,)>,
+    limits: ServerLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
+    let admission = Admission {
+        limits,
+        open: Arc::default(),
+    };
+    let refusing = Arc::new(tokio::sync::Semaphore::new(MAX_REFUSING));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut connections = tokio::task::JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -52,8 +196,8 @@ async fn run(
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, client) = match accepted {
+            Ok(accepted) => accepted,
             // The client gave up before we took its connection: nothing to do.
             Err(error) if is_client_gone(&error) => continue,
             Err(error) => {
@@ -64,19 +208,32 @@ async fn run(
                 }
             }
         };
-        let service = hyper_util::service::TowerToHyperService::new(warp::service(routes.clone()));
+        let Some(admitted) = admission.admit(client.ip()) else {
+            refuse(stream, client, &refusing);
+            continue;
+        };
+        let service = WithClient {
+            inner: hyper_util::service::TowerToHyperService::new(warp::service(routes.clone())),
+            client,
+        };
         let watcher = graceful.watcher();
         // Forget the connections that have ended, so the set holds only open ones.
         while connections.try_join_next().is_some() {}
         connections.spawn(async move {
-            let builder =
-                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+            let mut builder =
+                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                    .http1_only();
+            builder
+                .http1()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout);
             let connection = builder
                 .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(stream), service)
                 .into_owned();
             if let Err(error) = watcher.watch(connection).await {
                 tracing::debug!(error, "a connection ended before its response was complete");
             }
+            drop(admitted);
         });
     }
     drop(listener);
@@ -91,6 +248,45 @@ async fn run(
     }
     // Dropping the set aborts the connections' tasks, which closes their sockets.
     drop(connections);
+}
+
+/// A connection's service: puts the client's address in each request and logs the request.
+#[derive(Clone)]
+struct WithClient<S> {
+    inner: S,
+    client: SocketAddr,
+}
+
+impl<S, B, ResponseBody> hyper::service::Service<Request<B>> for WithClient<S>
+where
+    S: hyper::service::Service<Request<B>, Response = warp::http::Response<ResponseBody>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn call(&self, mut request: Request<B>) -> Self::Future {
+        let client = self.client;
+        request.extensions_mut().insert(ClientAddr(client));
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let started = Instant::now();
+        let response = self.inner.call(request);
+        Box::pin(async move {
+            let response = response.await?;
+            tracing::info!(
+                target: "chain_web",
+                %client,
+                %method,
+                path,
+                status = response.status().as_u16(),
+                ms = started.elapsed().as_millis() as u64,
+                "request"
+            );
+            Ok(response)
+        })
+    }
 }
 
 fn is_client_gone(error: &std::io::Error) -> bool {

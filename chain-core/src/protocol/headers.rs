@@ -163,6 +163,10 @@ impl<S: Store> Protocol<S> {
         headers: Vec<Header>,
         now: u64,
     ) -> Result<(), Error> {
+        if headers.is_empty() {
+            self.headers_ended(peer);
+            return Ok(());
+        }
         let full = headers.len() == MAX_HEADERS;
         let mut last = None;
         for header in headers {

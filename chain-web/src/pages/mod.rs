@@ -219,21 +219,37 @@ fn parse_address(app: &App, text: &str) -> Result<Address, String> {
 
 /// Turns rejections of page routes into message pages.
 pub(crate) async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
-    // warp reports "method not allowed" when any route of another method matched the path
-    // prefix, also for paths that exist nowhere: both are "no such page" to a person.
-    let (status, heading, message) = if rejection.is_not_found()
+    // A rejection combines the reasons of every route tried: the body's own fault, found only
+    // by the route whose path and method matched, comes first. warp reports "method not
+    // allowed" when any route of another method matched the path prefix, also for paths that
+    // exist nowhere: both are "no such page" to a person.
+    let (status, heading, message) = if rejection.find::<warp::reject::PayloadTooLarge>().is_some()
+    {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Too large",
+            "The form sent is too large.",
+        )
+    } else if rejection
+        .find::<warp::filters::body::BodyDeserializeError>()
+        .is_some()
+        || rejection
+            .find::<warp::reject::UnsupportedMediaType>()
+            .is_some()
+        || rejection.find::<warp::reject::LengthRequired>().is_some()
+    {
+        (
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "The form could not be read: send it from the page.",
+        )
+    } else if rejection.is_not_found()
         || rejection.find::<warp::reject::MethodNotAllowed>().is_some()
     {
         (
             StatusCode::NOT_FOUND,
             "Not found",
             "There is no page at this address.",
-        )
-    } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
-        (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Too large",
-            "The form sent is too large.",
         )
     } else {
         (

@@ -4,6 +4,7 @@
 // Helpers outside `#[test]` functions panic on failure too: that is how a test fails.
 #![allow(clippy::unwrap_used)]
 
+mod abuse;
 mod api;
 mod browser;
 mod pages;

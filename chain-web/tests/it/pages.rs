@@ -355,6 +355,21 @@ fn explorer_pages_search_and_errors() {
     assert_eq!(typo.status, 400);
     assert!(typo.body.contains("typo"), "{}", typo.body);
     assert_eq!(client.get("/no/such/page").status, 404);
+    // A form too large, or not a form at all, is the sender's fault, not a missing page.
+    let agent = &client.agent;
+    let post = |path: &str, content_type: &str, body: String| {
+        agent
+            .post(&format!("{}{path}", client.base))
+            .header("content-type", content_type)
+            .send(body)
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let form = "application/x-www-form-urlencoded";
+    assert_eq!(post("/register", form, "a=".repeat(10_000)), 413);
+    assert_eq!(post("/login", "application/json", "{}".into()), 400);
+    assert_eq!(post("/no/such/page", form, String::new()), 404);
     let css = client.get("/static/app.css");
     assert_eq!(css.status, 200);
     // The API keeps its JSON errors.

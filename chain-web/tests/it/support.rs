@@ -6,7 +6,7 @@ use chain_core::params::ChainParams;
 use chain_core::pow::CompactTarget;
 use chain_core::store::MemoryStore;
 use chain_net::{NodeConfig, NodeHandle};
-use chain_web::{ApiState, App, AppOptions};
+use chain_web::{ApiState, App, AppOptions, ServerLimits};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -46,6 +46,15 @@ impl TestApp {
 
     /// As [`TestApp::start`], with state-changing API routes needing `Bearer <token>`.
     pub fn start_with_token(token: Option<&str>) -> Self {
+        Self::start_with(token, ServerLimits::default())
+    }
+
+    /// As [`TestApp::start`], the server within `limits`.
+    pub fn start_with_limits(limits: ServerLimits) -> Self {
+        Self::start_with(None, limits)
+    }
+
+    fn start_with(token: Option<&str>, limits: ServerLimits) -> Self {
         let token: Option<std::sync::Arc<str>> = token.map(Into::into);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -69,6 +78,7 @@ impl TestApp {
                 password_cost: KdfParams::insecure_for_tests(),
                 miner_threads: 1,
                 session_ttl: 3600,
+                limits,
             };
             let app = App::open(api, &web_dir, options).unwrap();
             let shutdown = async move {

@@ -1,0 +1,103 @@
+//! The HTTP server under abuse, over real sockets: requests never finished, idle connections,
+//! and more connections than the caps allow.
+
+use crate::support::{TestApp, wait_for};
+use chain_web::ServerLimits;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+/// The app's address.
+fn addr(app: &TestApp) -> SocketAddr {
+    app.url.trim_start_matches("http://").parse().unwrap()
+}
+
+/// A connection from `local` (any port), reads bounded by 10 s.
+fn connect_from(local: &str, to: SocketAddr) -> TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let local: SocketAddr = format!("{local}:0").parse().unwrap();
+    socket.bind(&local.into()).unwrap();
+    socket.connect(&to.into()).unwrap();
+    let stream: TcpStream = socket.into();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+}
+
+/// Everything the server sends until it closes the connection (or 10 s pass: then the read
+/// fails and so does the test).
+fn read_until_closed(stream: &mut TcpStream) -> String {
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .expect("the server closed the connection within 10 s");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// The status line of a `GET /` sent on a new connection from `local`.
+fn get_home(local: &str, to: SocketAddr) -> String {
+    let mut stream = connect_from(local, to);
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n")
+        .unwrap();
+    let answer = read_until_closed(&mut stream);
+    answer.lines().next().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn a_request_head_never_finished_and_an_idle_connection_are_closed_after_the_timeout() {
+    let timeout = Duration::from_secs(1);
+    let app = TestApp::start_with_limits(ServerLimits {
+        header_read_timeout: timeout,
+        ..ServerLimits::default()
+    });
+    let to = addr(&app);
+
+    let mut half = connect_from("127.0.0.1", to);
+    half.write_all(b"GET / HTTP/1.1\r\nhost: te").unwrap();
+    let started = Instant::now();
+    let answer = read_until_closed(&mut half);
+    assert!(started.elapsed() >= timeout, "closed before the timeout");
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+
+    // A finished request is answered; the connection, kept alive, is closed once idle.
+    let mut idle = connect_from("127.0.0.1", to);
+    idle.write_all(b"GET / HTTP/1.1\r\nhost: test\r\n\r\n")
+        .unwrap();
+    let answer = read_until_closed(&mut idle);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+#[test]
+fn connections_past_the_caps_are_refused_with_503_and_the_server_keeps_serving() {
+    let app = TestApp::start_with_limits(ServerLimits {
+        max_connections: 6,
+        max_connections_per_client: 4,
+        ..ServerLimits::default()
+    });
+    let to = addr(&app);
+    // Four half-finished requests from one address: its cap. (The server takes connections in
+    // the order they were made, so each is counted before the next is looked at.)
+    let mut held: Vec<TcpStream> = (0..4).map(|_| connect_from("127.0.0.1", to)).collect();
+    for stream in &mut held {
+        stream.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+    }
+    let refused = get_home("127.0.0.1", to);
+    assert_eq!(refused, "HTTP/1.1 503 Service Unavailable");
+    // Another address may still connect, up to the server's cap.
+    assert_eq!(get_home("127.0.0.2", to), "HTTP/1.1 200 OK");
+    held.extend((0..2).map(|_| connect_from("127.0.0.2", to)));
+    assert_eq!(
+        get_home("127.0.0.3", to),
+        "HTTP/1.1 503 Service Unavailable"
+    );
+    // Once connections close, their places are free again.
+    drop(held);
+    wait_for("a place under the caps", 10, || {
+        (get_home("127.0.0.1", to) == "HTTP/1.1 200 OK").then_some(())
+    });
+}
