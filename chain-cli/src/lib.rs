@@ -10,6 +10,7 @@ use crate::error::CliError;
 use chain_core::params::ChainParams;
 use chain_net::{MiningConfig, NodeConfig, NodeHandle};
 use chain_store::{SqliteStore, StoreOptions};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -70,16 +71,13 @@ impl RunningNode {
 pub fn api_token(data_dir: &Path) -> Result<String, CliError> {
     let path = data_dir.join("api-token");
     if let Ok(token) = std::fs::read_to_string(&path) {
+        chain_store::private::warn_if_loose(&path);
         return Ok(token.trim().to_string());
     }
-    std::fs::create_dir_all(data_dir)?;
+    chain_store::private::create_dir(data_dir)?;
     let token = chain_core::hash::to_hex(&wallet::random::<16>()?);
-    std::fs::write(&path, &token)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-    }
+    // Readable by the owner only from its first byte.
+    chain_store::private::create_file(&path)?.write_all(token.as_bytes())?;
     Ok(token)
 }
 
@@ -90,7 +88,8 @@ pub fn api_token(data_dir: &Path) -> Result<String, CliError> {
 ///
 /// If the database cannot be opened (another network, damaged) or an address cannot be bound.
 pub async fn start_node(options: NodeOptions) -> Result<RunningNode, CliError> {
-    std::fs::create_dir_all(&options.data_dir)?;
+    // It holds the API token (and often the wallet): the owner's alone.
+    chain_store::private::create_dir(&options.data_dir)?;
     let db = options.data_dir.join("chain.sqlite");
     // The chain database can always be rebuilt from peers, and WAL with `synchronous=NORMAL` is
     // still atomic and survives a killed process (only a power loss can drop the last commits):

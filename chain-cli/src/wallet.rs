@@ -8,6 +8,7 @@ use chain_core::address::Address;
 use chain_core::keys::SecretKey;
 use chain_core::keystore::{self, EncryptedKey, KdfParams, KeystoreError};
 use serde::{Deserialize, Serialize};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// One key of the wallet.
@@ -49,9 +50,12 @@ impl Wallet {
     /// If the file exists but cannot be read or parsed.
     pub fn open(path: &Path) -> Result<Self, CliError> {
         let mut wallet = match std::fs::read_to_string(path) {
-            Ok(text) => serde_json::from_str::<Wallet>(&text).map_err(|e| {
-                CliError::Other(format!("wallet file {} is damaged: {e}", path.display()))
-            })?,
+            Ok(text) => {
+                chain_store::private::warn_if_loose(path);
+                serde_json::from_str::<Wallet>(&text).map_err(|e| {
+                    CliError::Other(format!("wallet file {} is damaged: {e}", path.display()))
+                })?
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Wallet {
                 version: 1,
                 ..Wallet::default()
@@ -64,17 +68,20 @@ impl Wallet {
 
     fn save(&self) -> Result<(), CliError> {
         if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
+            chain_store::private::create_dir(dir)?;
         }
         let text =
             serde_json::to_string_pretty(self).map_err(|e| CliError::Other(e.to_string()))?;
         let temporary = self.path.with_extension("json.tmp");
-        std::fs::write(&temporary, text)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&temporary, std::fs::Permissions::from_mode(0o600))?;
+        // A temporary left by a crash is stale; the new one is the owner's alone from its first
+        // byte, and on disk before it replaces the wallet.
+        match std::fs::remove_file(&temporary) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
         }
+        let mut file = chain_store::private::create_file(&temporary)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
         std::fs::rename(&temporary, &self.path)?;
         Ok(())
     }

@@ -4,14 +4,29 @@
 //!
 //! The core has no randomness: callers pass the salt and nonce, fresh from a CSPRNG for every
 //! encryption. The same module serves the CLI's wallet files and the web's user table.
+//!
+//! A record is read defensively: its KDF settings are bounded ([`KdfParams::MAX`]) before any
+//! work, so a crafted file cannot make an unlock take gigabytes or hours. Records of format 2
+//! ([`KEYSTORE_VERSION`]) carry the address of their key, authenticated as associated data: a
+//! ciphertext moved to another record, or an address changed beside it, fails like a wrong
+//! password, and a decrypted key must pay that address. Format 1 records (no version, no
+//! address) still decrypt. The derived key and the plaintext are zeroed once used.
 
 use crate::hash::{from_hex as unhex, to_hex as hex};
 use crate::keys::SecretKey;
 use argon2::{Algorithm, Argon2, Params, Version};
-use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+use zeroize::Zeroizing;
+
+/// The record format [`encrypt`] writes.
+pub const KEYSTORE_VERSION: u32 = 2;
+
+/// What format 2 authenticates beside the address, so that no other use of the same key and
+/// nonce could produce a valid record.
+const ASSOCIATED_DATA_TAG: &[u8] = b"chain keystore v2 address ";
 
 /// Argon2id cost: memory in KiB, passes, lanes. 19 MiB and 2 passes (the OWASP minimum for
 /// Argon2id) keep an unlock near a tenth of a second while costing an attacker as much memory
@@ -37,6 +52,21 @@ impl Default for KdfParams {
 }
 
 impl KdfParams {
+    /// The most a record may ask for: 256 MiB, 10 passes, 4 lanes (the default asks 19 MiB and
+    /// 2 passes; these leave room for a stronger choice, not for a denial of service).
+    pub const MAX: Self = Self {
+        memory_kib: 256 * 1024,
+        passes: 10,
+        lanes: 4,
+    };
+
+    /// Whether these settings are within [`KdfParams::MAX`].
+    pub fn within_bounds(&self) -> bool {
+        self.memory_kib <= Self::MAX.memory_kib
+            && self.passes <= Self::MAX.passes
+            && self.lanes <= Self::MAX.lanes
+    }
+
     /// Cheap settings for tests only (never for real keys).
     pub fn insecure_for_tests() -> Self {
         Self {
@@ -50,6 +80,13 @@ impl KdfParams {
 /// A secret key as stored: everything needed to decrypt it with the password, nothing more.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EncryptedKey {
+    /// The record's format: [`KEYSTORE_VERSION`] for new records, 1 for those written before
+    /// formats were numbered.
+    #[serde(default = "first_version")]
+    pub version: u32,
+    /// The address of the key (its 20 bytes, hex), authenticated with the ciphertext. Format 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
     /// KDF cost.
     pub kdf: KdfParams,
     /// Argon2 salt (16 random bytes, hex).
@@ -58,6 +95,10 @@ pub struct EncryptedKey {
     pub nonce: String,
     /// Encrypted key and tag (hex).
     pub ciphertext: String,
+}
+
+fn first_version() -> u32 {
+    1
 }
 
 /// Why a key cannot be decrypted.
@@ -70,16 +111,45 @@ pub enum KeystoreError {
     /// The stored record is not one this code wrote.
     #[error("damaged key record: {0}")]
     Damaged(&'static str),
+    /// The record asks for more KDF work than [`KdfParams::MAX`]: refused before any.
+    #[error(
+        "the key record asks for {memory_kib} KiB, {passes} passes and {lanes} lanes of key \
+         derivation, more than the most allowed; it was not written by this program"
+    )]
+    KdfOutOfBounds {
+        /// Memory asked, KiB.
+        memory_kib: u32,
+        /// Passes asked.
+        passes: u32,
+        /// Lanes asked.
+        lanes: u32,
+    },
 }
 
-fn derive(password: &[u8], salt: &[u8], kdf: KdfParams) -> Result<[u8; 32], KeystoreError> {
+fn derive(
+    password: &[u8],
+    salt: &[u8],
+    kdf: KdfParams,
+) -> Result<Zeroizing<[u8; 32]>, KeystoreError> {
+    if !kdf.within_bounds() {
+        return Err(KeystoreError::KdfOutOfBounds {
+            memory_kib: kdf.memory_kib,
+            passes: kdf.passes,
+            lanes: kdf.lanes,
+        });
+    }
     let params = Params::new(kdf.memory_kib, kdf.passes, kdf.lanes, Some(32))
         .map_err(|_| KeystoreError::Damaged("kdf parameters"))?;
-    let mut key = [0u8; 32];
+    let mut key = Zeroizing::new([0u8; 32]);
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password_into(password, salt, &mut key)
+        .hash_password_into(password, salt, key.as_mut())
         .map_err(|_| KeystoreError::Damaged("kdf input"))?;
     Ok(key)
+}
+
+/// The associated data of a format 2 record for `address` (20 bytes).
+fn associated_data(address: &[u8]) -> Vec<u8> {
+    [ASSOCIATED_DATA_TAG, address].concat()
 }
 
 /// Encrypts `key` under `password` with a fresh `salt` and `nonce` from the caller's CSPRNG.
@@ -95,11 +165,19 @@ pub fn encrypt(
     kdf: KdfParams,
 ) -> Result<EncryptedKey, KeystoreError> {
     let derived = derive(password, &salt, kdf)?;
-    let cipher = ChaCha20Poly1305::new(Key::from_slice(&derived));
+    let cipher = ChaCha20Poly1305::new(Key::from_slice(derived.as_ref()));
+    let address = key.public_key().address();
+    let plain = Zeroizing::new(key.to_bytes());
+    let payload = Payload {
+        msg: plain.as_slice(),
+        aad: &associated_data(&address.0),
+    };
     let ciphertext = cipher
-        .encrypt(Nonce::from_slice(&nonce), key.to_bytes().as_slice())
+        .encrypt(Nonce::from_slice(&nonce), payload)
         .map_err(|_| KeystoreError::Damaged("encryption"))?;
     Ok(EncryptedKey {
+        version: KEYSTORE_VERSION,
+        address: Some(hex(&address.0)),
         kdf,
         salt: hex(&salt),
         nonce: hex(&nonce),
@@ -120,15 +198,41 @@ pub fn decrypt(record: &EncryptedKey, password: &[u8]) -> Result<SecretKey, Keys
     if nonce.len() != 12 || salt.len() < 8 {
         return Err(KeystoreError::Damaged("salt or nonce length"));
     }
+    let address = match (record.version, &record.address) {
+        (1, _) => None,
+        (2, Some(address)) => {
+            let bytes = unhex(address).ok_or(KeystoreError::Damaged("address"))?;
+            let bytes: [u8; crate::address::ADDRESS_LEN] = bytes
+                .try_into()
+                .map_err(|_| KeystoreError::Damaged("address length"))?;
+            Some(bytes)
+        }
+        (2, None) => return Err(KeystoreError::Damaged("no address in a format 2 record")),
+        _ => return Err(KeystoreError::Damaged("unknown record format")),
+    };
     let derived = derive(password, &salt, record.kdf)?;
-    let cipher = ChaCha20Poly1305::new(Key::from_slice(&derived));
-    let plain = cipher
-        .decrypt(Nonce::from_slice(&nonce), ciphertext.as_slice())
-        .map_err(|_| KeystoreError::WrongPassword)?;
+    let cipher = ChaCha20Poly1305::new(Key::from_slice(derived.as_ref()));
+    let aad = address.map(|a| associated_data(&a)).unwrap_or_default();
+    let payload = Payload {
+        msg: ciphertext.as_slice(),
+        aad: &aad,
+    };
+    let plain = Zeroizing::new(
+        cipher
+            .decrypt(Nonce::from_slice(&nonce), payload)
+            .map_err(|_| KeystoreError::WrongPassword)?,
+    );
     let bytes: [u8; 32] = plain
+        .as_slice()
         .try_into()
         .map_err(|_| KeystoreError::Damaged("key length"))?;
-    SecretKey::from_bytes(bytes).map_err(|_| KeystoreError::Damaged("key value"))
+    let key = SecretKey::from_bytes(bytes).map_err(|_| KeystoreError::Damaged("key value"))?;
+    if address.is_some_and(|a| a != key.public_key().address().0) {
+        return Err(KeystoreError::Damaged(
+            "the key does not pay the record's address",
+        ));
+    }
+    Ok(key)
 }
 
 #[cfg(test)]
@@ -171,5 +275,85 @@ mod tests {
             decrypt(&broken, b"correct horse"),
             Err(KeystoreError::Damaged(_))
         ));
+    }
+
+    fn record_of(seed: u8) -> (SecretKey, EncryptedKey) {
+        let key = SecretKey::from_bytes([seed; 32]).unwrap();
+        let kdf = KdfParams::insecure_for_tests();
+        let record = encrypt(&key, b"pw", [1u8; 16], [2u8; 12], kdf).unwrap();
+        (key, record)
+    }
+
+    #[test]
+    fn a_record_names_its_address_and_a_swapped_one_fails() {
+        let (key, record) = record_of(7);
+        assert_eq!(record.version, KEYSTORE_VERSION);
+        assert_eq!(
+            record.address.as_deref(),
+            Some(hex(&key.public_key().address().0).as_str())
+        );
+        let (_, other) = record_of(8);
+        let mut swapped = record.clone();
+        swapped.address = other.address.clone();
+        assert_eq!(
+            decrypt(&swapped, b"pw").err(),
+            Some(KeystoreError::WrongPassword)
+        );
+        let mut moved = other;
+        moved.ciphertext = record.ciphertext.clone();
+        assert_eq!(
+            decrypt(&moved, b"pw").err(),
+            Some(KeystoreError::WrongPassword)
+        );
+        let mut unknown = record;
+        unknown.version = 3;
+        assert!(matches!(
+            decrypt(&unknown, b"pw"),
+            Err(KeystoreError::Damaged(_))
+        ));
+    }
+
+    #[test]
+    fn a_first_format_record_still_decrypts() {
+        // What `encrypt` wrote before formats were numbered: no associated data, no address.
+        let key = SecretKey::from_bytes([9u8; 32]).unwrap();
+        let kdf = KdfParams::insecure_for_tests();
+        let derived = derive(b"pw", &[3u8; 16], kdf).unwrap();
+        let cipher = ChaCha20Poly1305::new(Key::from_slice(derived.as_ref()));
+        let ciphertext = cipher
+            .encrypt(Nonce::from_slice(&[4u8; 12]), key.to_bytes().as_slice())
+            .unwrap();
+        let json = format!(
+            r#"{{"kdf":{{"memory_kib":64,"passes":1,"lanes":1}},"salt":"{}","nonce":"{}","ciphertext":"{}"}}"#,
+            hex(&[3u8; 16]),
+            hex(&[4u8; 12]),
+            hex(&ciphertext)
+        );
+        let record: EncryptedKey = serde_json::from_str(&json).unwrap();
+        assert_eq!(record.version, 1);
+        assert_eq!(decrypt(&record, b"pw").unwrap().to_bytes(), key.to_bytes());
+    }
+
+    #[test]
+    fn kdf_settings_past_the_bounds_are_refused_before_any_work() {
+        let (_, mut record) = record_of(7);
+        // 4 TiB of memory: were it run, the test would not finish.
+        record.kdf.memory_kib = u32::MAX;
+        assert!(matches!(
+            decrypt(&record, b"pw"),
+            Err(KeystoreError::KdfOutOfBounds {
+                memory_kib: u32::MAX,
+                ..
+            })
+        ));
+        record.kdf = KdfParams {
+            passes: 1_000_000,
+            ..KdfParams::default()
+        };
+        assert!(matches!(
+            decrypt(&record, b"pw"),
+            Err(KeystoreError::KdfOutOfBounds { .. })
+        ));
+        assert!(KdfParams::default().within_bounds());
     }
 }

@@ -66,6 +66,14 @@ pub enum Error {
     /// A write inside a batch failed earlier, so the batch was rolled back as a whole.
     #[error("a write of the batch failed; the whole batch was rolled back")]
     BatchRolledBack,
+    /// A file could not be created.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The store's checkpoint thread could not be started.
     #[error("cannot start the checkpoint thread: {0}")]
     Thread(#[source] std::io::Error),

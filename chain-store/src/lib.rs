@@ -31,7 +31,8 @@
 //! - `row`: every value read back is checked; a damaged database gives
 //!   [`chain_core::error::StoreError::Corrupt`], never a panic.
 //!
-//! - `users`: [`UserStore`], the web's users, sessions and login attempts, in a file of its own.
+//! - `users`: [`UserStore`], the web's users, sessions and login attempts, in a file of its own
+//!   created readable by its owner only ([`private`]).
 //!
 //! Errors: this crate's [`Error`] for its own API (opening, peers), converted into the core's
 //! `StoreError` where the traits need it.
@@ -47,6 +48,7 @@ mod checkpoint;
 mod error;
 mod index;
 mod peers;
+pub mod private;
 mod read;
 mod row;
 mod schema;

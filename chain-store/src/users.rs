@@ -252,6 +252,12 @@ impl UserStore {
     /// file is refused (it is left unchanged), or a SQLite failure.
     pub fn open(path: impl AsRef<Path>, password_cost: KdfParams) -> Result<Self, Error> {
         let path = path.as_ref().to_path_buf();
+        // Password hashes and encrypted keys: the owner's alone (its -wal and -shm files take
+        // its mode).
+        crate::private::prepare_file(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -645,6 +651,21 @@ mod tests {
             },
             1_000,
         )
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_user_database_and_its_journal_are_the_owners_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = open(dir.path());
+        register(&mut store, "alice", "password1").unwrap();
+        let path = store.path().to_path_buf();
+        let wal = path.with_extension("sqlite-wal");
+        for file in [&path, &wal] {
+            let mode = std::fs::metadata(file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", file.display());
+        }
     }
 
     #[test]

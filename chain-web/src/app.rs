@@ -91,7 +91,8 @@ impl App {
     ///
     /// If the directory cannot be created or the user database is refused.
     pub fn open(api: ApiState, web_dir: &Path, options: AppOptions) -> Result<Self, WebError> {
-        std::fs::create_dir_all(web_dir).map_err(|source| WebError::Io {
+        // The user database and the user miners' keys live here: the owner's alone.
+        chain_store::private::create_dir(web_dir).map_err(|source| WebError::Io {
             path: web_dir.to_path_buf(),
             source,
         })?;

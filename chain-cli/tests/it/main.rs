@@ -164,6 +164,21 @@ fn a_node_two_wallets_a_payment_and_every_error() {
     ]);
     let running = Running::start(node, 1);
     let api = format!("http://{}", running.apis[0]);
+    #[cfg(unix)]
+    {
+        // The wallet, the API token and the data directory are the owner's alone.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &str| {
+            std::fs::metadata(dir.join(path))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode("w.json"), 0o600);
+        assert_eq!(mode("node/api-token"), 0o600);
+        assert_eq!(mode("node"), 0o700);
+    }
     let cli = |args: &[&str]| {
         chain(dir)
             .args(["--node", &api, "--token-file", "node/api-token"])
