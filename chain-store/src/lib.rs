@@ -53,6 +53,7 @@ mod read;
 mod row;
 mod schema;
 mod store;
+pub mod usernames;
 pub mod users;
 mod write;
 

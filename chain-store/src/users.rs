@@ -7,8 +7,10 @@
 //! - the secret key only as a [`chain_core::keystore::EncryptedKey`] (JSON), encrypted under a
 //!   key derived from the user's password, so the server cannot spend without the user;
 //! - a session token only as its SHA-256: a stolen file gives no working cookie;
-//! - usernames are unique whatever their case (`COLLATE NOCASE`), so `Alice` cannot pose as
-//!   `alice`.
+//! - usernames are unique whatever their case, width, accents or lookalike letters (a key per
+//!   name, [`crate::usernames`]), so `ALİCE` or a Cyrillic `аlice` cannot pose as `alice`;
+//!   databases of schema 1 are given their keys when opened (two old names that share one keep
+//!   their accounts, the later with its id in its key, and no new name can join them).
 //!
 //! The schema is versioned as the chain store's is (`user_version`, one transaction per
 //! migration, its own `application_id` so the two files cannot be swapped). Like
@@ -28,7 +30,7 @@ use thiserror::Error;
 /// The `application_id` of a user database ("CHNU").
 pub const USERS_APPLICATION_ID: i32 = 0x4348_4e55;
 
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The user database's schema version this program writes.
 pub const USERS_SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -65,14 +67,20 @@ CREATE TABLE login_attempts (
 CREATE INDEX login_attempts_by_name ON login_attempts (username, time);
 ";
 
+/// Each user's name key (`usernames::key`), unique; filled in by `fill_name_keys`. Login
+/// attempts are counted by key from now on.
+const V2: &str = "
+ALTER TABLE users ADD COLUMN name_key TEXT;
+DELETE FROM login_attempts;
+";
+
 /// Failed logins allowed per username within [`THROTTLE_WINDOW`] before logins are refused.
 pub const MAX_FAILED_LOGINS: u32 = 5;
 
 /// The window (seconds) over which failed logins are counted.
 pub const THROTTLE_WINDOW: u64 = 300;
 
-/// Longest username, in characters.
-pub const MAX_USERNAME_CHARS: usize = 32;
+pub use crate::usernames::MAX_USERNAME_CHARS;
 
 /// Shortest password, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -84,9 +92,10 @@ pub enum UserError {
     /// Another user has this name (in any case).
     #[error("the username `{0}` is taken")]
     UsernameTaken(String),
-    /// The username is empty, too long or has control characters.
+    /// The username is empty, too long, has a character that is not allowed or mixes scripts.
     #[error(
-        "a username has 1 to {MAX_USERNAME_CHARS} characters, no spaces at its ends and no control characters"
+        "a username has 1 to {MAX_USERNAME_CHARS} letters or digits of one script (with \
+         spaces, `-`, `_` or `.` between), no spaces at its ends and no invisible characters"
     )]
     BadUsername,
     /// The password is too short.
@@ -207,18 +216,6 @@ fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-fn check_username(name: &str) -> Result<(), UserError> {
-    let chars = name.chars().count();
-    if chars == 0
-        || chars > MAX_USERNAME_CHARS
-        || name.trim() != name
-        || name.chars().any(char::is_control)
-    {
-        return Err(UserError::BadUsername);
-    }
-    Ok(())
-}
-
 const USER_COLUMNS: &str =
     "id, username, address, secret_key, created, wants_miner, miner_port, password_hash";
 
@@ -314,7 +311,7 @@ impl UserStore {
     /// [`UserError::UsernameTaken`] (in any case), [`UserError::BadUsername`],
     /// [`UserError::WeakPassword`], or a database failure.
     pub fn register(&mut self, new: &NewUser<'_>, now: u64) -> Result<User, UserError> {
-        check_username(new.username)?;
+        let username = crate::usernames::normalise(new.username)?;
         if new.password.chars().count() < MIN_PASSWORD_CHARS {
             return Err(UserError::WeakPassword);
         }
@@ -322,21 +319,23 @@ impl UserStore {
         let key_json = serde_json::to_string(new.secret_key)
             .map_err(|e| corrupt(format!("key record: {e}")))?;
         let inserted = self.conn.execute(
-            "INSERT INTO users (username, password_hash, address, secret_key, created, wants_miner)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO users
+                 (username, password_hash, address, secret_key, created, wants_miner, name_key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
-                new.username,
+                username,
                 hash,
                 new.address,
                 key_json,
                 now as i64,
-                new.wants_miner
+                new.wants_miner,
+                crate::usernames::key(&username)
             ],
         );
         match inserted {
             Ok(_) => {}
             Err(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
-                return Err(UserError::UsernameTaken(new.username.to_string()));
+                return Err(UserError::UsernameTaken(username));
             }
             Err(e) => return Err(e.into()),
         }
@@ -362,7 +361,7 @@ impl UserStore {
             .map(|(user, _)| user))
     }
 
-    /// The user named `username` (any case).
+    /// The user named `username`, or a name that looks like it.
     ///
     /// # Errors
     ///
@@ -371,8 +370,8 @@ impl UserStore {
         Ok(self
             .conn
             .query_row(
-                &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
-                [username],
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE name_key = ?1"),
+                [crate::usernames::key(username)],
                 user_row,
             )
             .optional()?
@@ -448,6 +447,9 @@ impl UserStore {
     /// [`UserError::Throttled`], [`UserError::WrongPassword`] (also for an unknown name), or a
     /// database failure.
     pub fn login(&mut self, username: &str, password: &str, now: u64) -> Result<User, UserError> {
+        // Attempts are counted by name key: a lookalike spelling is the same name.
+        let username = crate::usernames::key(username);
+        let username = username.as_str();
         let since = now.saturating_sub(THROTTLE_WINDOW) as i64;
         self.conn
             .execute("DELETE FROM login_attempts WHERE time <= ?1", [since])?;
@@ -465,7 +467,7 @@ impl UserStore {
         let found = self
             .conn
             .query_row(
-                &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE name_key = ?1"),
                 [username],
                 user_row,
             )
@@ -604,6 +606,9 @@ fn migrate(conn: &mut Connection, create: bool) -> Result<(), Error> {
         let to = from as u32 + 1;
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute_batch(script)?;
+        if to == 2 {
+            fill_name_keys(&tx)?;
+        }
         if create && from == 0 {
             tx.pragma_update(None, "application_id", USERS_APPLICATION_ID)?;
         }
@@ -614,6 +619,30 @@ fn migrate(conn: &mut Connection, create: bool) -> Result<(), Error> {
         tx.pragma_update(None, "user_version", to)?;
         tx.commit()?;
     }
+    Ok(())
+}
+
+/// Gives every user its name key (schema 2), then makes keys unique. Two existing names that
+/// share a key both keep their accounts: the later one's key gets its id, so it stays
+/// reachable by its exact key only... and no new name can take either.
+fn fill_name_keys(tx: &rusqlite::Transaction<'_>) -> Result<(), Error> {
+    let users: Vec<(i64, String)> = {
+        let mut select = tx.prepare("SELECT id, username FROM users ORDER BY id")?;
+        let rows = select.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut taken = std::collections::HashSet::new();
+    for (id, username) in users {
+        let mut key = crate::usernames::key(&username);
+        if !taken.insert(key.clone()) {
+            key = format!("{key}#{id}");
+        }
+        tx.execute(
+            "UPDATE users SET name_key = ?1 WHERE id = ?2",
+            params![key, id],
+        )?;
+    }
+    tx.execute_batch("CREATE UNIQUE INDEX users_by_name_key ON users (name_key);")?;
     Ok(())
 }
 
@@ -689,6 +718,68 @@ mod tests {
             store.user_by_name("ALICE").unwrap().unwrap().username,
             "Alice"
         );
+    }
+
+    #[test]
+    fn lookalike_names_are_one_account_and_invisible_ones_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = open(dir.path());
+        register(&mut store, "alice", "password1").unwrap();
+        // Turkish capital dotted I, a full-width A, all Cyrillic (a, palochka, i, es, ie).
+        let cyrillic = "\u{430}\u{4cf}\u{456}\u{441}\u{435}";
+        for lookalike in ["ALİCE", "\u{ff21}lice", cyrillic] {
+            assert!(
+                matches!(
+                    register(&mut store, lookalike, "password2"),
+                    Err(UserError::UsernameTaken(_))
+                ),
+                "{lookalike:?}"
+            );
+        }
+        for invisible in ["alice\u{200b}", "\u{202e}ecila", "\u{430}lice"] {
+            assert!(matches!(
+                register(&mut store, invisible, "password2"),
+                Err(UserError::BadUsername)
+            ));
+        }
+        // Full-width letters are stored as the letters they are.
+        let bob = register(&mut store, "\u{ff22}ob", "password2").unwrap();
+        assert_eq!(bob.username, "Bob");
+        assert_eq!(
+            store.login("ＢＯＢ", "password2", 1_000).unwrap().id,
+            bob.id
+        );
+    }
+
+    #[test]
+    fn a_first_schema_database_gets_name_keys_and_keeps_lookalike_accounts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(V1).unwrap();
+            conn.pragma_update(None, "application_id", USERS_APPLICATION_ID)
+                .unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            let key = SecretKey::from_bytes([9u8; 32]).unwrap();
+            let record = serde_json::to_string(&key_record(&key, "password1")).unwrap();
+            for name in ["alice", "ALİCE"] {
+                conn.execute(
+                    "INSERT INTO users (username, password_hash, address, secret_key, created)
+                     VALUES (?1, 'x', 'addr', ?2, 1)",
+                    [name, &record],
+                )
+                .unwrap();
+            }
+        }
+        let mut store = UserStore::open(&path, KdfParams::insecure_for_tests()).unwrap();
+        assert_eq!(store.user(1).unwrap().unwrap().username, "alice");
+        assert_eq!(store.user(2).unwrap().unwrap().username, "ALİCE");
+        assert_eq!(store.user_by_name("Alice").unwrap().unwrap().id, 1);
+        assert!(matches!(
+            register(&mut store, "aLiCe", "password1"),
+            Err(UserError::UsernameTaken(_))
+        ));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! End to end in headless Chromium (Debian's `chromium` and `chromium-driver`), driven over
 //! WebDriver by fantoccini: two users, one with a miner; its reward; a payment whose receipt
 //! turns confirmed without a reload; the explorer and the other wallet show it; a username of
-//! HTML is text; a form without its token is refused; a wrong password changes nothing.
+//! HTML is refused and shown back as text; a form without its token is refused; a wrong password changes nothing.
 //! Screenshots of the main pages go to `target/screenshots/`.
 //!
 //! The test needs `chromium` and `chromedriver` on the PATH (`apt-get install -y chromium
@@ -298,15 +298,19 @@ async fn scenario(browser: &Client, base: &str, node: &chain_net::NodeHandle) {
     shot(browser, "wallet-bob").await;
     logout(browser).await;
 
-    // A username of HTML is shown as text, and runs nothing.
+    // A username of HTML is refused, put back in the form as text, and runs nothing.
     let name = "<script>alert(1)</script>";
-    register(browser, base, name, "script password", false).await;
-    assert_eq!(text(browser, "#wallet-user").await, name);
+    browser.goto(&format!("{base}/register")).await.unwrap();
+    fill(browser, "#username", name).await;
+    fill(browser, "#password", "script password").await;
+    submit(browser, "#register-form").await;
+    let typed = browser.find(Locator::Css("#username")).await.unwrap();
+    assert_eq!(typed.prop("value").await.unwrap().as_deref(), Some(name));
     assert!(
         browser.get_alert_text().await.is_err(),
         "an alert opened: the name ran as script"
     );
-    shot(browser, "wallet-html-name").await;
+    shot(browser, "register-html-name").await;
 
     browser.goto(base).await.unwrap();
     wait_text(browser, "#stat-height", 10, |t| t != "0").await;

@@ -249,18 +249,18 @@ fn forms_without_their_token_are_refused() {
 }
 
 #[test]
-fn html_in_a_username_is_shown_as_text() {
+fn html_in_a_username_is_refused_and_shown_back_as_text() {
     let app = TestApp::start();
     let mut client = Client::new(&app);
     let name = "<script>alert(1)</script>";
-    assert_eq!(client.register(name, "password123").status, 303);
-    let wallet = client.get("/wallet");
+    let page = client.register(name, "password123");
+    assert_eq!(page.status, 400, "not the characters of a name");
     assert!(
-        wallet.body.contains("&#60;script&#62;alert(1)&#60;"),
-        "escaped: {}",
-        &wallet.body[wallet.body.find("wallet-user").unwrap()..][..80]
+        page.body.contains("&#60;script&#62;alert(1)&#60;"),
+        "put back in the form, escaped: {}",
+        page.body
     );
-    assert!(!wallet.body.contains("<script>alert"), "not markup");
+    assert!(!page.body.contains("<script>alert"), "not markup");
 }
 
 #[test]
