@@ -68,10 +68,13 @@ CREATE INDEX login_attempts_by_name ON login_attempts (username, time);
 ";
 
 /// Each user's name key (`usernames::key`), unique; filled in by `fill_name_keys`. Login
-/// attempts are counted by key from now on.
+/// attempts are counted by key and client address from now on.
 const V2: &str = "
 ALTER TABLE users ADD COLUMN name_key TEXT;
 DELETE FROM login_attempts;
+ALTER TABLE login_attempts ADD COLUMN client TEXT NOT NULL DEFAULT '';
+DROP INDEX login_attempts_by_name;
+CREATE INDEX login_attempts_by_name ON login_attempts (username, client, time);
 ";
 
 /// Failed logins allowed per username within [`THROTTLE_WINDOW`] before logins are refused.
@@ -439,14 +442,22 @@ impl UserStore {
             .map_err(|_| UserError::WrongPassword)
     }
 
-    /// Checks a login: throttled per username (at most [`MAX_FAILED_LOGINS`] failures in
-    /// [`THROTTLE_WINDOW`] seconds); a failure is recorded, a success clears the record.
+    /// Checks a login from `client` (its address, as the caller names it): throttled per
+    /// username and client (at most [`MAX_FAILED_LOGINS`] failures in [`THROTTLE_WINDOW`]
+    /// seconds), so that failures from one address do not lock the name for its owner
+    /// elsewhere; a failure is recorded, a success clears that client's record.
     ///
     /// # Errors
     ///
     /// [`UserError::Throttled`], [`UserError::WrongPassword`] (also for an unknown name), or a
     /// database failure.
-    pub fn login(&mut self, username: &str, password: &str, now: u64) -> Result<User, UserError> {
+    pub fn login(
+        &mut self,
+        username: &str,
+        password: &str,
+        client: &str,
+        now: u64,
+    ) -> Result<User, UserError> {
         // Attempts are counted by name key: a lookalike spelling is the same name.
         let username = crate::usernames::key(username);
         let username = username.as_str();
@@ -454,8 +465,9 @@ impl UserStore {
         self.conn
             .execute("DELETE FROM login_attempts WHERE time <= ?1", [since])?;
         let (failures, oldest): (u32, Option<i64>) = self.conn.query_row(
-            "SELECT count(*), min(time) FROM login_attempts WHERE username = ?1 AND time > ?2",
-            params![username, since],
+            "SELECT count(*), min(time) FROM login_attempts
+             WHERE username = ?1 AND client = ?2 AND time > ?3",
+            params![username, client, since],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         if failures >= MAX_FAILED_LOGINS {
@@ -482,14 +494,16 @@ impl UserStore {
         };
         match (verified, found) {
             (Ok(()), Some((user, _))) => {
-                self.conn
-                    .execute("DELETE FROM login_attempts WHERE username = ?1", [username])?;
+                self.conn.execute(
+                    "DELETE FROM login_attempts WHERE username = ?1 AND client = ?2",
+                    params![username, client],
+                )?;
                 Ok(user)
             }
             (Err(UserError::WrongPassword), _) | (Ok(()), None) => {
                 self.conn.execute(
-                    "INSERT INTO login_attempts (username, time) VALUES (?1, ?2)",
-                    params![username, now as i64],
+                    "INSERT INTO login_attempts (username, client, time) VALUES (?1, ?2, ?3)",
+                    params![username, client, now as i64],
                 )?;
                 Err(UserError::WrongPassword)
             }
@@ -746,7 +760,10 @@ mod tests {
         let bob = register(&mut store, "\u{ff22}ob", "password2").unwrap();
         assert_eq!(bob.username, "Bob");
         assert_eq!(
-            store.login("ＢＯＢ", "password2", 1_000).unwrap().id,
+            store
+                .login("ＢＯＢ", "password2", "10.0.0.1", 1_000)
+                .unwrap()
+                .id,
             bob.id
         );
     }
@@ -788,32 +805,48 @@ mod tests {
         let mut store = open(dir.path());
         let user = register(&mut store, "carol", "right password").unwrap();
         assert!(matches!(
-            store.login("carol", "wrong password", 2_000),
+            store.login("carol", "wrong password", "10.0.0.1", 2_000),
             Err(UserError::WrongPassword)
         ));
         assert!(matches!(
-            store.login("nobody", "wrong password", 2_000),
+            store.login("nobody", "wrong password", "10.0.0.1", 2_000),
             Err(UserError::WrongPassword)
         ));
         assert!(store.check_password(user.id, "wrong password").is_err());
         store.check_password(user.id, "right password").unwrap();
         assert_eq!(
-            store.login("carol", "right password", 2_000).unwrap().id,
+            store
+                .login("carol", "right password", "10.0.0.1", 2_000)
+                .unwrap()
+                .id,
             user.id
         );
         for _ in 0..MAX_FAILED_LOGINS {
             assert!(matches!(
-                store.login("CAROL", "guess", 2_001),
+                store.login("CAROL", "guess", "10.0.0.1", 2_001),
                 Err(UserError::WrongPassword)
             ));
         }
         assert!(matches!(
-            store.login("carol", "right password", 2_002),
+            store.login("carol", "right password", "10.0.0.1", 2_002),
             Err(UserError::Throttled { retry_after: 299 })
         ));
+        // The name is locked for the address that failed only: its owner elsewhere logs in.
         assert_eq!(
             store
-                .login("carol", "right password", 2_001 + THROTTLE_WINDOW)
+                .login("carol", "right password", "10.0.0.2", 2_002)
+                .unwrap()
+                .id,
+            user.id
+        );
+        assert_eq!(
+            store
+                .login(
+                    "carol",
+                    "right password",
+                    "10.0.0.1",
+                    2_001 + THROTTLE_WINDOW
+                )
                 .unwrap()
                 .id,
             user.id
@@ -869,7 +902,7 @@ mod tests {
             )
             .unwrap();
         let session = store.create_session(user.id, 1, 100).unwrap();
-        store.login("frank", password, 2).unwrap();
+        store.login("frank", password, "10.0.0.1", 2).unwrap();
         drop(store);
         let mut bytes = std::fs::read(dir.path().join("users.sqlite")).unwrap();
         if let Ok(wal) = std::fs::read(dir.path().join("users.sqlite-wal")) {

@@ -30,6 +30,8 @@ pub struct AppOptions {
     pub session_ttl: u64,
     /// The HTTP server's connection limits.
     pub limits: crate::ServerLimits,
+    /// Requests per client address on the login, register and send forms.
+    pub rate_quotas: crate::RateQuotas,
 }
 
 impl Default for AppOptions {
@@ -39,6 +41,7 @@ impl Default for AppOptions {
             miner_threads: 1,
             session_ttl: 12 * 60 * 60,
             limits: crate::ServerLimits::default(),
+            rate_quotas: crate::RateQuotas::default(),
         }
     }
 }
@@ -73,6 +76,7 @@ pub struct App {
     pub(crate) users: Arc<Mutex<UserStore>>,
     pub(crate) miners: MinerManager,
     pub(crate) options: AppOptions,
+    pub(crate) limits: crate::throttle::Limits,
 }
 
 impl std::fmt::Debug for App {
@@ -112,6 +116,7 @@ impl App {
             api,
             users: Arc::new(Mutex::new(users)),
             miners,
+            limits: crate::throttle::Limits::new(options.rate_quotas),
             options,
         })
     }

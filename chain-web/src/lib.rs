@@ -25,12 +25,14 @@ mod pages;
 mod server;
 mod session;
 mod templates;
+mod throttle;
 
 pub use api::ApiState;
 pub use app::{App, AppOptions, CONTENT_SECURITY_POLICY, WebError, app_routes, serve_app};
 pub use error::ApiError;
 pub use server::{ClientAddr, ServerLimits};
 pub use session::{FORM_COOKIE, SESSION_COOKIE};
+pub use throttle::RateQuotas;
 
 use std::net::SocketAddr;
 use warp::{Filter, Reply};

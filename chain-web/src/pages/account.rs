@@ -143,7 +143,14 @@ pub(super) async fn register(ctx: Ctx, form: Form, app: App) -> Result<Response,
     respond(&ctx, &app, result.await)
 }
 
-pub(super) async fn login(ctx: Ctx, form: Form, app: App) -> Result<Response, Infallible> {
+pub(super) async fn login(
+    ctx: Ctx,
+    form: Form,
+    app: App,
+    client: Option<crate::ClientAddr>,
+) -> Result<Response, Infallible> {
+    // Failures lock a name for the address that made them only (`throttle.rs`).
+    let client = client.map(|c| c.0.ip().to_string()).unwrap_or_default();
     let username = form.get("username").cloned().unwrap_or_default();
     let password = form.get("password").cloned().unwrap_or_default();
     if !ctx.csrf_ok(&form) {
@@ -154,7 +161,7 @@ pub(super) async fn login(ctx: Ctx, form: Form, app: App) -> Result<Response, In
         let name = username.clone();
         let logged_in = app
             .with_users(move |users| {
-                let user = users.login(&name, &password, now())?;
+                let user = users.login(&name, &password, &client, now())?;
                 users.create_session(user.id, now(), ttl)
             })
             .await;

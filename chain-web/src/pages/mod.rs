@@ -223,6 +223,9 @@ pub(crate) async fn recover(rejection: Rejection) -> Result<Response, Infallible
     // by the route whose path and method matched, comes first. warp reports "method not
     // allowed" when any route of another method matched the path prefix, also for paths that
     // exist nowhere: both are "no such page" to a person.
+    if let Some(too_many) = rejection.find::<crate::throttle::TooManyRequests>() {
+        return Ok(too_many_requests_page(too_many.retry_after));
+    }
     let (status, heading, message) = if rejection.find::<warp::reject::PayloadTooLarge>().is_some()
     {
         (
@@ -268,6 +271,23 @@ pub(crate) async fn recover(rejection: Rejection) -> Result<Response, Infallible
         return Ok(crate::error::closing_connection(response));
     }
     Ok(response)
+}
+
+/// The page for a request over its client's quota, with `Retry-After`.
+fn too_many_requests_page(retry_after: u64) -> Response {
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Too many requests</title>\
+         <link rel=\"stylesheet\" href=\"/static/app.css\"></head><body><main><section class=\"panel narrow\">\
+         <h1>Too many requests</h1><p>Too many requests from your address; try again in \
+         {retry_after} seconds.</p><p><a class=\"button\" href=\"/\">Home</a></p></section></main></body></html>"
+    );
+    let mut response =
+        warp::reply::with_status(warp::reply::html(body), StatusCode::TOO_MANY_REQUESTS)
+            .into_response();
+    if let Ok(value) = header::HeaderValue::from_str(&retry_after.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 fn static_file(body: &'static str, content_type: &'static str) -> Response {
@@ -319,6 +339,7 @@ pub(crate) fn routes(app: App) -> BoxedFilter<(Response,)> {
         .boxed();
     let register = post
         .and(warp::path!("register"))
+        .and(app.limits.register.filter())
         .and(ctx.clone())
         .and(form)
         .and(with())
@@ -332,9 +353,11 @@ pub(crate) fn routes(app: App) -> BoxedFilter<(Response,)> {
         .boxed();
     let login = post
         .and(warp::path!("login"))
+        .and(app.limits.login.filter())
         .and(ctx.clone())
         .and(form)
         .and(with())
+        .and(warp::ext::optional::<crate::ClientAddr>())
         .and_then(login)
         .boxed();
     let logout = post
@@ -353,6 +376,7 @@ pub(crate) fn routes(app: App) -> BoxedFilter<(Response,)> {
         .boxed();
     let send = post
         .and(warp::path!("wallet" / "send"))
+        .and(app.limits.send.filter())
         .and(ctx.clone())
         .and(form)
         .and(with())

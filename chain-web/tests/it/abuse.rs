@@ -2,7 +2,7 @@
 //! and more connections than the caps allow.
 
 use crate::support::{TestApp, wait_for};
-use chain_web::ServerLimits;
+use chain_web::{RateQuotas, ServerLimits};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -100,4 +100,55 @@ fn connections_past_the_caps_are_refused_with_503_and_the_server_keeps_serving()
     wait_for("a place under the caps", 10, || {
         (get_home("127.0.0.1", to) == "HTTP/1.1 200 OK").then_some(())
     });
+}
+
+/// A form POST from `local` with `body`: its status line and `Retry-After`, if any.
+fn post_form(local: &str, to: SocketAddr, path: &str, body: &str) -> (String, Option<String>) {
+    let mut stream = connect_from(local, to);
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\
+         content-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let answer = read_until_closed(&mut stream);
+    let status = answer.lines().next().unwrap_or_default().to_owned();
+    let retry_after = answer
+        .lines()
+        .find_map(|line| line.strip_prefix("retry-after: "))
+        .map(str::to_owned);
+    (status, retry_after)
+}
+
+#[test]
+fn forms_past_their_quota_answer_429_for_that_address_only() {
+    let app = TestApp::start_with_quotas(RateQuotas {
+        logins_per_minute: 3,
+        registrations_per_hour: 2,
+        sends_per_minute: 2,
+    });
+    let to = addr(&app);
+    // The quota counts requests before any check (these have no form token: refused, 403).
+    for _ in 0..3 {
+        let (status, _) = post_form("127.0.0.1", to, "/login", "username=a&password=b");
+        assert!(!status.contains("429"), "{status}");
+    }
+    let (status, retry_after) = post_form("127.0.0.1", to, "/login", "username=a&password=b");
+    assert_eq!(status, "HTTP/1.1 429 Too Many Requests");
+    let wait: u64 = retry_after.expect("a Retry-After").parse().unwrap();
+    assert!((1..=20).contains(&wait), "{wait}");
+    // Another address has its own quota; other forms have theirs.
+    let (status, _) = post_form("127.0.0.2", to, "/login", "username=a&password=b");
+    assert!(!status.contains("429"), "{status}");
+    for _ in 0..2 {
+        let (status, _) = post_form("127.0.0.1", to, "/register", "username=a&password=b");
+        assert!(!status.contains("429"), "{status}");
+    }
+    let (status, _) = post_form("127.0.0.1", to, "/register", "username=a&password=b");
+    assert_eq!(status, "HTTP/1.1 429 Too Many Requests");
+    assert_eq!(
+        get_home("127.0.0.1", to),
+        "HTTP/1.1 200 OK",
+        "pages are not limited"
+    );
 }

@@ -6,7 +6,7 @@ use chain_core::params::ChainParams;
 use chain_core::pow::CompactTarget;
 use chain_core::store::MemoryStore;
 use chain_net::{NodeConfig, NodeHandle};
-use chain_web::{ApiState, App, AppOptions, ServerLimits};
+use chain_web::{ApiState, App, AppOptions, RateQuotas, ServerLimits};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -46,15 +46,20 @@ impl TestApp {
 
     /// As [`TestApp::start`], with state-changing API routes needing `Bearer <token>`.
     pub fn start_with_token(token: Option<&str>) -> Self {
-        Self::start_with(token, ServerLimits::default())
+        Self::start_with(token, ServerLimits::default(), RateQuotas::default())
     }
 
     /// As [`TestApp::start`], the server within `limits`.
     pub fn start_with_limits(limits: ServerLimits) -> Self {
-        Self::start_with(None, limits)
+        Self::start_with(None, limits, RateQuotas::default())
     }
 
-    fn start_with(token: Option<&str>, limits: ServerLimits) -> Self {
+    /// As [`TestApp::start`], the forms limited to `rate_quotas` per client address.
+    pub fn start_with_quotas(rate_quotas: RateQuotas) -> Self {
+        Self::start_with(None, ServerLimits::default(), rate_quotas)
+    }
+
+    fn start_with(token: Option<&str>, limits: ServerLimits, rate_quotas: RateQuotas) -> Self {
         let token: Option<std::sync::Arc<str>> = token.map(Into::into);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -79,6 +84,7 @@ impl TestApp {
                 miner_threads: 1,
                 session_ttl: 3600,
                 limits,
+                rate_quotas,
             };
             let app = App::open(api, &web_dir, options).unwrap();
             let shutdown = async move {
