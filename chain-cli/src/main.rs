@@ -174,6 +174,12 @@ enum WalletCommand {
         /// Key to send from (default: the first).
         #[arg(long)]
         from: Option<String>,
+        /// The largest fee sent without `--yes`, in coins.
+        #[arg(long, default_value = "0.1")]
+        max_fee: String,
+        /// Send even when the fee is above the amount or `--max-fee`.
+        #[arg(long)]
+        yes: bool,
     },
     /// A key's history.
     History {
@@ -673,6 +679,8 @@ fn wallet_command(
             fee,
             memo,
             from,
+            max_fee,
+            yes,
         } => {
             let entry = wallet.entry(from.as_deref())?.clone();
             let status = client().get("status")?;
@@ -693,6 +701,15 @@ fn wallet_command(
                 })?;
             let fee = Amount::parse_coins(&fee)
                 .ok_or_else(|| CliError::Usage(format!("`{fee}` is not an amount of coins")))?;
+            let max_fee = Amount::parse_coins(&max_fee)
+                .ok_or_else(|| CliError::Usage(format!("`{max_fee}` is not an amount of coins")))?;
+            if let Some(concern) = chain_core::fees::fee_concern(amount, fee, max_fee)
+                && !yes
+            {
+                return Err(CliError::Usage(format!(
+                    "{concern}; nothing was sent (pass --yes to send it anyway)"
+                )));
+            }
             let account = client().get(&format!("addresses/{}", entry.address))?;
             let balance = account["balance"].as_u64().unwrap_or(0);
             let pending_out = account["pending_out"].as_u64().unwrap_or(0);

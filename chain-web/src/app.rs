@@ -32,6 +32,9 @@ pub struct AppOptions {
     pub limits: crate::ServerLimits,
     /// Requests per client address on the login, register and send forms.
     pub rate_quotas: crate::RateQuotas,
+    /// The largest fee the send form takes without asking (a fee above the amount is always
+    /// asked about).
+    pub max_fee: chain_core::units::Amount,
 }
 
 impl Default for AppOptions {
@@ -42,6 +45,7 @@ impl Default for AppOptions {
             session_ttl: 12 * 60 * 60,
             limits: crate::ServerLimits::default(),
             rate_quotas: crate::RateQuotas::default(),
+            max_fee: chain_core::fees::DEFAULT_MAX_FEE,
         }
     }
 }

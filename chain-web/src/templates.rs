@@ -75,6 +75,8 @@ pub(crate) struct SendForm {
     pub to: String,
     pub amount: String,
     pub fee: String,
+    /// The fee looked like a mistake: the form asks to confirm it.
+    pub confirm_fee: bool,
 }
 
 #[derive(Template)]

@@ -277,6 +277,34 @@ fn a_node_two_wallets_a_payment_and_every_error() {
         .unwrap();
     assert_eq!(code(&unreachable), 3, "{}", stderr(&unreachable));
     assert!(stderr(&unreachable).contains("cannot reach the node"));
+    // A fee 60 times the amount is refused without --yes (like bitcoind's -maxtxfee), as is
+    // one above --max-fee.
+    let fee_above_amount = cli(&[
+        "wallet", "--wallet", "w.json", "send", &bob, "0.5", "--fee", "30", "--from", "alice",
+    ]);
+    assert_eq!(code(&fee_above_amount), 2, "{}", stderr(&fee_above_amount));
+    assert!(
+        stderr(&fee_above_amount).contains("more than the amount")
+            && stderr(&fee_above_amount).contains("--yes"),
+        "{}",
+        stderr(&fee_above_amount)
+    );
+    let fee_above_limit = cli(&[
+        "wallet",
+        "--wallet",
+        "w.json",
+        "send",
+        &bob,
+        "1",
+        "--fee",
+        "0.5",
+        "--max-fee",
+        "0.1",
+        "--from",
+        "alice",
+    ]);
+    assert_eq!(code(&fee_above_limit), 2, "{}", stderr(&fee_above_limit));
+    assert!(stderr(&fee_above_limit).contains("limit"));
     let bad_args = cli(&["wallet", "--wallet", "w.json", "send", &bob, "lots"]);
     assert_eq!(code(&bad_args), 2);
     assert_eq!(code(&chain(dir).arg("frobnicate").output().unwrap()), 2);

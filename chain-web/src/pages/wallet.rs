@@ -146,6 +146,17 @@ async fn send_transfer(
             field("fee")
         ));
     };
+    if let Some(concern) = chain_core::fees::fee_concern(amount, fee, app.options.max_fee)
+        && form.get("confirm_fee").map(String::as_str) != Some("yes")
+    {
+        return Ok(Err((
+            StatusCode::CONFLICT,
+            format!(
+                "Check the fee: {concern}. Nothing was sent; to send it anyway, tick “Send with \
+                 this fee anyway” and send again."
+            ),
+        )));
+    }
     let own = parse_address(app, &user.address)
         .map_err(|e| PageError::new(StatusCode::INTERNAL_SERVER_ERROR, "Damaged account", e))?;
     let account = app.api.node.account(own).await?;
@@ -222,6 +233,7 @@ pub(super) async fn send(ctx: Ctx, form: Form, app: App) -> Result<Response, Inf
                     to: form.get("to").cloned().unwrap_or_default(),
                     amount: form.get("amount").cloned().unwrap_or_default(),
                     fee: form.get("fee").cloned().unwrap_or_default(),
+                    confirm_fee: status == StatusCode::CONFLICT,
                 };
                 wallet_page(&ctx, &app, status, Some(message), kept, None).await
             }

@@ -321,6 +321,49 @@ fn the_send_form_explains_each_refusal_and_a_wrong_password_changes_nothing() {
         (account.balance.0 > 0).then_some(())
     });
     app.runtime.block_on(node.set_mining(None)).unwrap();
+
+    // A fee above the amount is asked about, and nothing is sent until it is confirmed.
+    let high_fee = |client: &mut Client, confirm: &str| {
+        client.post(
+            "/wallet/send",
+            &[
+                ("csrf", &csrf),
+                ("to", &own),
+                ("amount", "0.00000001"),
+                ("fee", "0.0001"),
+                ("confirm_fee", confirm),
+                ("password", "password123"),
+            ],
+        )
+    };
+    let answer = high_fee(&mut client, "");
+    assert_eq!(answer.status, 409);
+    assert!(answer.body.contains("Check the fee"), "{}", answer.body);
+    assert!(
+        answer.body.contains("id=\"confirm-fee\""),
+        "the form asks to confirm"
+    );
+    assert!(app.runtime.block_on(node.mempool()).unwrap().is_empty());
+    let answer = high_fee(&mut client, "yes");
+    assert_eq!(answer.status, 303, "confirmed, it is sent: {}", answer.body);
+    wait_for("the confirmed transfer pending", 10, || {
+        let mempool = app.runtime.block_on(node.mempool()).unwrap();
+        (mempool.len() == 1).then_some(())
+    });
+    // Mined, so that the rest starts from a settled account.
+    app.runtime.block_on(async {
+        node.set_mining(Some(MiningConfig {
+            address,
+            threads: 1,
+        }))
+        .await
+        .unwrap();
+    });
+    wait_for("the transfer mined", 60, || {
+        let account = app.runtime.block_on(node.account(address)).unwrap();
+        (account.pending_out.0 == 0 && account.nonce == 1).then_some(())
+    });
+    app.runtime.block_on(node.set_mining(None)).unwrap();
     let before = app.runtime.block_on(node.account(address)).unwrap();
 
     let answer = send(&mut client, &own, "1", "not my password");

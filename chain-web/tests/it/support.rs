@@ -85,6 +85,7 @@ impl TestApp {
                 session_ttl: 3600,
                 limits,
                 rate_quotas,
+                ..AppOptions::default()
             };
             let app = App::open(api, &web_dir, options).unwrap();
             let shutdown = async move {
