@@ -26,6 +26,8 @@ pub struct AppOptions {
     pub password_cost: KdfParams,
     /// Mining threads of each user miner.
     pub miner_threads: usize,
+    /// User miners running at once, at most.
+    pub max_user_miners: usize,
     /// How long a session lasts, in seconds.
     pub session_ttl: u64,
     /// The HTTP server's connection limits.
@@ -42,6 +44,7 @@ impl Default for AppOptions {
         Self {
             password_cost: KdfParams::default(),
             miner_threads: 1,
+            max_user_miners: 8,
             session_ttl: 12 * 60 * 60,
             limits: crate::ServerLimits::default(),
             rate_quotas: crate::RateQuotas::default(),
@@ -115,6 +118,7 @@ impl App {
             api.node.params().clone(),
             api.node.listen_addr(),
             options.miner_threads,
+            options.max_user_miners,
         );
         Ok(Self {
             api,

@@ -46,6 +46,7 @@ pub struct MinerManager {
     params: ChainParams,
     main_peer: Option<SocketAddr>,
     threads: usize,
+    max_miners: usize,
 }
 
 impl std::fmt::Debug for MinerManager {
@@ -67,12 +68,15 @@ pub struct MinerError {
 }
 
 impl MinerManager {
-    /// Miners with databases under `dir`, peered to `main_peer`, mining with `threads` threads.
+    /// Miners with databases under `dir`, peered to `main_peer`, mining with `threads` threads,
+    /// at most `max_miners` at once (each is a whole node: its own database, sockets and
+    /// mining threads).
     pub fn new(
         dir: PathBuf,
         params: ChainParams,
         main_peer: Option<SocketAddr>,
         threads: usize,
+        max_miners: usize,
     ) -> Self {
         Self {
             running: Arc::default(),
@@ -80,6 +84,7 @@ impl MinerManager {
             params,
             main_peer,
             threads: threads.max(1),
+            max_miners,
         }
     }
 
@@ -88,7 +93,7 @@ impl MinerManager {
     ///
     /// # Errors
     ///
-    /// If its database cannot be opened or the node cannot start.
+    /// If `max_miners` run already, or its database cannot be opened or the node cannot start.
     pub async fn start(
         &self,
         user_id: i64,
@@ -101,6 +106,12 @@ impl MinerManager {
             return Ok(miner.node.listen_addr().map(|a| a.port()).unwrap_or(0));
         }
         let fail = |message: String| MinerError { user_id, message };
+        if running.len() >= self.max_miners {
+            return Err(fail(format!(
+                "this node runs its most user miners already ({})",
+                self.max_miners
+            )));
+        }
         let dir = self.dir.join(format!("user-{user_id}"));
         let params = self.params.clone();
         let store = tokio::task::spawn_blocking(move || {

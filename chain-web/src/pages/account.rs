@@ -128,7 +128,9 @@ pub(super) async fn register(ctx: Ctx, form: Form, app: App) -> Result<Response,
             Err(e) => return Err(e.into()),
         };
         if miner {
-            start_miner(&app, &user).await;
+            // The account is made either way; the network page says why a miner did not start
+            // and can start it later.
+            let _ = start_miner(&app, &user).await;
         }
         let ttl = app.options.session_ttl;
         let id = user.id;

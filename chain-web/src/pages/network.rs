@@ -13,9 +13,10 @@ use std::convert::Infallible;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-pub(super) async fn start_miner(app: &App, user: &User) {
+/// Starts `user`'s miner and saves the setting; the reason if it did not start.
+pub(super) async fn start_miner(app: &App, user: &User) -> Result<(), String> {
     let Ok(address) = Address::parse(&user.address, app.api.node.params().address_prefix) else {
-        return;
+        return Err("the account's address is damaged".into());
     };
     match app
         .miners
@@ -30,8 +31,12 @@ pub(super) async fn start_miner(app: &App, user: &User) {
             {
                 tracing::error!(error = %e, "miner setting not saved");
             }
+            Ok(())
         }
-        Err(e) => tracing::error!(error = %e, "user miner did not start"),
+        Err(e) => {
+            tracing::warn!(error = %e, "user miner did not start");
+            Err(e.message)
+        }
     }
 }
 
@@ -111,7 +116,13 @@ pub(super) async fn toggle_miner(ctx: Ctx, form: Form, app: App) -> Result<Respo
     }
     let user = session.user;
     match form.get("action").map(String::as_str) {
-        Some("start") => start_miner(&app, &user).await,
+        Some("start") => {
+            if let Err(reason) = start_miner(&app, &user).await {
+                let message = format!("Your miner did not start: {reason}.");
+                let error = PageError::new(StatusCode::SERVICE_UNAVAILABLE, "No miner", message);
+                return respond(&ctx, &app, Err(error));
+            }
+        }
         Some("stop") => {
             app.miners.stop(user.id).await;
             let id = user.id;

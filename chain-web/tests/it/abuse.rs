@@ -152,3 +152,32 @@ fn forms_past_their_quota_answer_429_for_that_address_only() {
         "pages are not limited"
     );
 }
+
+#[test]
+fn user_miners_past_the_cap_do_not_start() {
+    let app = TestApp::start();
+    let miners = chain_web::miners::MinerManager::new(
+        app.dir.path().join("capped"),
+        crate::support::params(),
+        app.node.listen_addr(),
+        1,
+        1,
+    );
+    let address = |seed: u8| {
+        chain_core::keys::SecretKey::from_bytes([seed; 32])
+            .unwrap()
+            .public_key()
+            .address()
+    };
+    app.runtime.block_on(async {
+        miners.start(1, "one", address(1), None).await.unwrap();
+        let refused = miners.start(2, "two", address(2), None).await.unwrap_err();
+        assert!(refused.message.contains("most user miners"), "{refused}");
+        assert!(!miners.is_running(2).await);
+        // The one running may be asked again; once it stops, another may start.
+        miners.start(1, "one", address(1), None).await.unwrap();
+        miners.stop(1).await;
+        miners.start(2, "two", address(2), None).await.unwrap();
+        miners.shutdown().await;
+    });
+}
