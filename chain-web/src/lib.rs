@@ -14,6 +14,9 @@
 //! - a Content-Security-Policy allows scripts, styles and connections to this server only, so
 //!   even an escaping bug could not run an injected inline script.
 //! - sessions and form tokens: see `session.rs`.
+//! - under abuse: the server loop's connection caps and header timeout (`server.rs`), rate
+//!   limits per client address on the forms anyone can post (`throttle.rs`), a cap on user
+//!   miners (`miners.rs`); `docs/RELIABILITY.md`, "The front door under abuse".
 
 pub mod api;
 mod app;
