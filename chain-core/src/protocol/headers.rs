@@ -168,9 +168,10 @@ impl<S: Store> Protocol<S> {
             return Ok(());
         }
         let full = headers.len() == MAX_HEADERS;
+        let params = self.ledger.params().clone();
         let mut last = None;
         for header in headers {
-            match self.on_header(peer, header, now)? {
+            match self.on_header(&params, peer, header, now)? {
                 Some(hash) => last = Some(hash),
                 None => return Ok(()),
             }
@@ -200,11 +201,11 @@ impl<S: Store> Protocol<S> {
     /// header is from the future, or its branch is being fetched again).
     fn on_header(
         &mut self,
+        params: &crate::params::ChainParams,
         peer: PeerId,
         header: Header,
         now: u64,
     ) -> Result<Option<BlockHash>, Error> {
-        let params = self.ledger.params().clone();
         let hash = header.hash();
         let on_branch = self.presync_parent(peer, &header.prev_hash);
         let parent = match on_branch {
@@ -230,7 +231,7 @@ impl<S: Store> Protocol<S> {
             // Stored, or an orphan.
         } else {
             let needed =
-                crate::difficulty::ancestors_needed(&params, height).max(params.median_time_span);
+                crate::difficulty::ancestors_needed(params, height).max(params.median_time_span);
             let ancestors = match on_branch {
                 Some(_) => self.presync_ancestors(peer, needed)?,
                 None => self.header_ancestors(header.prev_hash, needed)?,
@@ -239,8 +240,8 @@ impl<S: Store> Protocol<S> {
                 self.penalise(peer, Penalty::InvalidHeaders, now);
                 return Ok(None);
             };
-            let checked = check_header_pow(&params, &header)
-                .and_then(|()| check_header_in_context(&params, &header, height, &ancestors, now));
+            let checked = check_header_pow(params, &header)
+                .and_then(|()| check_header_in_context(params, &header, height, &ancestors, now));
             match checked {
                 Ok(()) => {}
                 Err(BlockError::TimeTooNew { .. }) => return Ok(None),
@@ -256,7 +257,7 @@ impl<S: Store> Protocol<S> {
                 .map(|t| t.work())
                 .unwrap_or_default();
             let chain_work = parent_work.saturating_add(work);
-            let next_window = crate::difficulty::ancestors_needed(&params, Height(height.0 + 1))
+            let next_window = crate::difficulty::ancestors_needed(params, Height(height.0 + 1))
                 .max(params.median_time_span);
             let position = (hash, height, chain_work);
             match self.place_header(peer, header, position, on_branch.is_some(), next_window) {

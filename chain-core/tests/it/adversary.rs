@@ -224,30 +224,13 @@ fn repeated_duplicates_cost_no_signature_check_and_get_the_sender_banned() {
 /// pushed unasked is stored, and once the branch has more work it is fetched and wins.
 #[test]
 fn a_branch_that_cannot_beat_the_tip_is_neither_downloaded_nor_stored() {
-    let honest = ServedChain::new(40);
-    let mut node = node_on(funded_ledger(0));
-    node.received(
-        HONEST,
-        Message::Headers(honest.blocks.iter().map(|b| b.header).collect()),
-        NOW,
-    )
-    .unwrap();
-    assert_eq!(serve_blocks(&mut node, HONEST, &honest.blocks), 40);
+    let mut node = synced_node(40);
     assert_eq!(node.ledger().chain().tip().height, Height(40));
 
     // The attacker's branch: 45 blocks from genesis, of which it shows the first 30 first.
-    let mut private = Chain::open(ChainParams::regtest(), MemoryStore::new()).unwrap();
-    let branch: Vec<Block> = (0..45)
-        .map(|i| {
-            let block = next_block(&private, address(66), vec![], TIME + 50_000 + i);
-            private.accept_block(block.clone(), NOW).unwrap();
-            block
-        })
-        .collect();
-    let headers = |range: std::ops::Range<usize>| {
-        Message::Headers(branch[range].iter().map(|b| b.header).collect())
-    };
-    node.received(ATTACKER, headers(0..30), NOW).unwrap();
+    let branch = private_branch(45, TIME + 50_000);
+    node.received(ATTACKER, headers_of(&branch[0..30]), NOW)
+        .unwrap();
     assert_eq!(
         asked_blocks_of(&node.drain_io(), ATTACKER),
         0,
@@ -272,9 +255,15 @@ fn a_branch_that_cannot_beat_the_tip_is_neither_downloaded_nor_stored() {
     );
 
     // With more work than the tip, it is what the node must follow: fetched, stored, the tip.
-    node.received(ATTACKER, headers(30..45), NOW).unwrap();
+    node.received(ATTACKER, headers_of(&branch[30..45]), NOW)
+        .unwrap();
     assert_eq!(serve_blocks(&mut node, ATTACKER, &branch), 45);
     assert_eq!(node.ledger().chain().tip().hash, branch[44].hash());
+}
+
+/// A `headers` message of `blocks`' headers.
+fn headers_of(blocks: &[Block]) -> Message {
+    Message::Headers(blocks.iter().map(|b| b.header).collect())
 }
 
 /// A private branch of `count` empty regtest blocks from genesis, stamped from `time`.
@@ -293,12 +282,8 @@ fn private_branch(count: u64, time: u64) -> Vec<Block> {
 fn synced_node(height: u64) -> Protocol<MemoryStore> {
     let honest = ServedChain::new(height);
     let mut node = node_on(funded_ledger(0));
-    node.received(
-        HONEST,
-        Message::Headers(honest.blocks.iter().map(|b| b.header).collect()),
-        NOW,
-    )
-    .unwrap();
+    node.received(HONEST, headers_of(&honest.blocks), NOW)
+        .unwrap();
     assert_eq!(
         serve_blocks(&mut node, HONEST, &honest.blocks),
         height as usize
@@ -350,14 +335,15 @@ fn a_long_low_work_branch_is_counted_across_messages() {
 fn branch_counted_then_kept(tip: u64) {
     let mut node = synced_node(tip);
     let branch = private_branch(tip + 20, TIME + 50_000);
-    let headers = |range: std::ops::Range<usize>| {
-        Message::Headers(branch[range].iter().map(|b| b.header).collect())
-    };
     // Every regtest block has the same work: a branch of `k` blocks is kept from
     // `tip - HEADER_WORK_HEADROOM` on.
     let threshold = (tip - HEADER_WORK_HEADROOM) as usize;
-    node.received(ATTACKER, headers(0..(threshold - 1).min(MAX_HEADERS)), NOW)
-        .unwrap();
+    node.received(
+        ATTACKER,
+        headers_of(&branch[0..(threshold - 1).min(MAX_HEADERS)]),
+        NOW,
+    )
+    .unwrap();
     // A full message is followed by a request for more, which goes on from the branch's end.
     answer_getheaders(&mut node, ATTACKER, &branch[..threshold - 1]);
     assert_eq!(pending_headers(&node), 0, "counted, not kept");
@@ -366,8 +352,12 @@ fn branch_counted_then_kept(tip: u64) {
         "nothing asked again yet"
     );
 
-    node.received(ATTACKER, headers(threshold - 1..threshold + 10), NOW)
-        .unwrap();
+    node.received(
+        ATTACKER,
+        headers_of(&branch[threshold - 1..threshold + 10]),
+        NOW,
+    )
+    .unwrap();
     assert_eq!(pending_headers(&node), 0);
     assert!(
         answer_getheaders(&mut node, ATTACKER, &branch[..threshold + 10]),
@@ -382,8 +372,12 @@ fn branch_counted_then_kept(tip: u64) {
     );
     assert_eq!(score(&node, ATTACKER), Some(0));
 
-    node.received(ATTACKER, headers(threshold + 10..branch.len()), NOW)
-        .unwrap();
+    node.received(
+        ATTACKER,
+        headers_of(&branch[threshold + 10..branch.len()]),
+        NOW,
+    )
+    .unwrap();
     assert_eq!(serve_blocks(&mut node, ATTACKER, &branch), branch.len());
     assert_eq!(
         node.ledger().chain().tip().hash,
@@ -401,12 +395,7 @@ fn a_redownload_that_brings_another_branch_keeps_nothing() {
     let threshold = (tip - HEADER_WORK_HEADROOM) as usize;
     let shown = private_branch(threshold as u64 + 10, TIME + 50_000);
     let other = private_branch(threshold as u64 + 10, TIME + 60_000);
-    node.received(
-        ATTACKER,
-        Message::Headers(shown.iter().map(|b| b.header).collect()),
-        NOW,
-    )
-    .unwrap();
+    node.received(ATTACKER, headers_of(&shown), NOW).unwrap();
     assert!(answer_getheaders(&mut node, ATTACKER, &other));
     assert_eq!(
         pending_headers(&node),

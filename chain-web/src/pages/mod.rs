@@ -219,19 +219,25 @@ fn parse_address(app: &App, text: &str) -> Result<Address, String> {
 
 /// Turns rejections of page routes into message pages.
 pub(crate) async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
+    let too_many = rejection.find::<crate::throttle::TooManyRequests>();
     // A rejection combines the reasons of every route tried: the body's own fault, found only
     // by the route whose path and method matched, comes first. warp reports "method not
     // allowed" when any route of another method matched the path prefix, also for paths that
     // exist nowhere: both are "no such page" to a person.
-    if let Some(too_many) = rejection.find::<crate::throttle::TooManyRequests>() {
-        return Ok(too_many_requests_page(too_many.retry_after));
-    }
-    let (status, heading, message) = if rejection.find::<warp::reject::PayloadTooLarge>().is_some()
-    {
+    let (status, heading, message) = if let Some(too_many) = too_many {
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many requests",
+            format!(
+                "Too many requests from your address; try again in {} seconds.",
+                too_many.retry_after
+            ),
+        )
+    } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
         (
             StatusCode::PAYLOAD_TOO_LARGE,
             "Too large",
-            "The form sent is too large.",
+            "The form sent is too large.".into(),
         )
     } else if rejection
         .find::<warp::filters::body::BodyDeserializeError>()
@@ -244,7 +250,7 @@ pub(crate) async fn recover(rejection: Rejection) -> Result<Response, Infallible
         (
             StatusCode::BAD_REQUEST,
             "Bad request",
-            "The form could not be read: send it from the page.",
+            "The form could not be read: send it from the page.".into(),
         )
     } else if rejection.is_not_found()
         || rejection.find::<warp::reject::MethodNotAllowed>().is_some()
@@ -252,13 +258,13 @@ pub(crate) async fn recover(rejection: Rejection) -> Result<Response, Infallible
         (
             StatusCode::NOT_FOUND,
             "Not found",
-            "There is no page at this address.",
+            "There is no page at this address.".into(),
         )
     } else {
         (
             StatusCode::BAD_REQUEST,
             "Bad request",
-            "The request could not be understood.",
+            "The request could not be understood.".into(),
         )
     };
     let body = format!(
@@ -266,28 +272,16 @@ pub(crate) async fn recover(rejection: Rejection) -> Result<Response, Infallible
          <link rel=\"stylesheet\" href=\"/static/app.css\"></head><body><main><section class=\"panel narrow\">\
          <h1>{heading}</h1><p>{message}</p><p><a class=\"button\" href=\"/\">Home</a></p></section></main></body></html>"
     );
-    let response = warp::reply::with_status(warp::reply::html(body), status).into_response();
+    let mut response = warp::reply::with_status(warp::reply::html(body), status).into_response();
+    if let Some(too_many) = too_many
+        && let Ok(value) = header::HeaderValue::from_str(&too_many.retry_after.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
     if crate::error::body_left_unread(&rejection) {
         return Ok(crate::error::closing_connection(response));
     }
     Ok(response)
-}
-
-/// The page for a request over its client's quota, with `Retry-After`.
-fn too_many_requests_page(retry_after: u64) -> Response {
-    let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Too many requests</title>\
-         <link rel=\"stylesheet\" href=\"/static/app.css\"></head><body><main><section class=\"panel narrow\">\
-         <h1>Too many requests</h1><p>Too many requests from your address; try again in \
-         {retry_after} seconds.</p><p><a class=\"button\" href=\"/\">Home</a></p></section></main></body></html>"
-    );
-    let mut response =
-        warp::reply::with_status(warp::reply::html(body), StatusCode::TOO_MANY_REQUESTS)
-            .into_response();
-    if let Ok(value) = header::HeaderValue::from_str(&retry_after.to_string()) {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
-    }
-    response
 }
 
 fn static_file(body: &'static str, content_type: &'static str) -> Response {

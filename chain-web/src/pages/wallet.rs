@@ -114,6 +114,10 @@ pub(super) async fn wallet(
     respond(&ctx, &app, result.await)
 }
 
+/// The status of a send form answered with a question about its fee (and only of that): the
+/// form is shown again with a box to confirm the fee.
+const FEE_QUESTION: StatusCode = StatusCode::CONFLICT;
+
 /// Checks and sends a transfer; `Err` is the message shown with the form.
 async fn send_transfer(
     app: &App,
@@ -150,7 +154,7 @@ async fn send_transfer(
         && form.get("confirm_fee").map(String::as_str) != Some("yes")
     {
         return Ok(Err((
-            StatusCode::CONFLICT,
+            FEE_QUESTION,
             format!(
                 "Check the fee: {concern}. Nothing was sent; to send it anyway, tick “Send with \
                  this fee anyway” and send again."
@@ -233,7 +237,7 @@ pub(super) async fn send(ctx: Ctx, form: Form, app: App) -> Result<Response, Inf
                     to: form.get("to").cloned().unwrap_or_default(),
                     amount: form.get("amount").cloned().unwrap_or_default(),
                     fee: form.get("fee").cloned().unwrap_or_default(),
-                    confirm_fee: status == StatusCode::CONFLICT,
+                    confirm_fee: status == FEE_QUESTION,
                 };
                 wallet_page(&ctx, &app, status, Some(message), kept, None).await
             }

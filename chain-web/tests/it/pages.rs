@@ -4,6 +4,7 @@
 use crate::support::{TestApp, wait_for};
 use chain_core::address::Address;
 use chain_net::MiningConfig;
+use chain_net::views::AccountView;
 
 /// A browser-like client that keeps the cookies it is given and follows no redirects.
 struct Client {
@@ -308,19 +309,20 @@ fn the_send_form_explains_each_refusal_and_a_wrong_password_changes_nothing() {
     let prefix = app.node.params().address_prefix;
     let address = Address::parse(&own, prefix).unwrap();
     let node = app.node.clone();
-    app.runtime.block_on(async {
-        node.set_mining(Some(MiningConfig {
+    // Mines to the user until `done` holds for their account, then stops.
+    let mine_until = |what: &str, done: fn(&AccountView) -> bool| {
+        let mining = MiningConfig {
             address,
             threads: 1,
-        }))
-        .await
-        .unwrap();
-    });
-    wait_for("a block reward", 60, || {
-        let account = app.runtime.block_on(node.account(address)).unwrap();
-        (account.balance.0 > 0).then_some(())
-    });
-    app.runtime.block_on(node.set_mining(None)).unwrap();
+        };
+        app.runtime.block_on(node.set_mining(Some(mining))).unwrap();
+        wait_for(what, 60, || {
+            let account = app.runtime.block_on(node.account(address)).unwrap();
+            done(&account).then_some(())
+        });
+        app.runtime.block_on(node.set_mining(None)).unwrap();
+    };
+    mine_until("a block reward", |account| account.balance.0 > 0);
 
     // A fee above the amount is asked about, and nothing is sent until it is confirmed.
     let high_fee = |client: &mut Client, confirm: &str| {
@@ -351,19 +353,9 @@ fn the_send_form_explains_each_refusal_and_a_wrong_password_changes_nothing() {
         (mempool.len() == 1).then_some(())
     });
     // Mined, so that the rest starts from a settled account.
-    app.runtime.block_on(async {
-        node.set_mining(Some(MiningConfig {
-            address,
-            threads: 1,
-        }))
-        .await
-        .unwrap();
+    mine_until("the transfer mined", |account| {
+        account.pending_out.0 == 0 && account.nonce == 1
     });
-    wait_for("the transfer mined", 60, || {
-        let account = app.runtime.block_on(node.account(address)).unwrap();
-        (account.pending_out.0 == 0 && account.nonce == 1).then_some(())
-    });
-    app.runtime.block_on(node.set_mining(None)).unwrap();
     let before = app.runtime.block_on(node.account(address)).unwrap();
 
     let answer = send(&mut client, &own, "1", "not my password");
