@@ -370,6 +370,24 @@ impl UserStore {
     ///
     /// A database failure.
     pub fn user_by_name(&self, username: &str) -> Result<Option<User>, UserError> {
+        Ok(self.find_by_name(username)?.map(|(user, _)| user))
+    }
+
+    /// The user named exactly `username`, else the one whose name looks like it, with its
+    /// password hash. (Exactly first: of two look-alike names kept from schema 1, the later
+    /// one's key carries its id, so only its exact name finds it.)
+    fn find_by_name(&self, username: &str) -> Result<Option<(User, String)>, UserError> {
+        let exact = self
+            .conn
+            .query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1 COLLATE BINARY"),
+                [username],
+                user_row,
+            )
+            .optional()?;
+        if exact.is_some() {
+            return Ok(exact);
+        }
         Ok(self
             .conn
             .query_row(
@@ -377,8 +395,7 @@ impl UserStore {
                 [crate::usernames::key(username)],
                 user_row,
             )
-            .optional()?
-            .map(|(user, _)| user))
+            .optional()?)
     }
 
     /// Every user who wants a miner, oldest first.
@@ -458,16 +475,15 @@ impl UserStore {
         client: &str,
         now: u64,
     ) -> Result<User, UserError> {
-        // Attempts are counted by name key: a lookalike spelling is the same name.
-        let username = crate::usernames::key(username);
-        let username = username.as_str();
+        // Attempts are counted by key: a lookalike spelling is the same name.
+        let name_key = crate::usernames::key(username);
         let since = now.saturating_sub(THROTTLE_WINDOW) as i64;
         self.conn
             .execute("DELETE FROM login_attempts WHERE time <= ?1", [since])?;
         let (failures, oldest): (u32, Option<i64>) = self.conn.query_row(
             "SELECT count(*), min(time) FROM login_attempts
              WHERE username = ?1 AND client = ?2 AND time > ?3",
-            params![username, client, since],
+            params![name_key, client, since],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         if failures >= MAX_FAILED_LOGINS {
@@ -476,14 +492,7 @@ impl UserStore {
                 retry_after: (oldest + THROTTLE_WINDOW).saturating_sub(now).max(1),
             });
         }
-        let found = self
-            .conn
-            .query_row(
-                &format!("SELECT {USER_COLUMNS} FROM users WHERE name_key = ?1"),
-                [username],
-                user_row,
-            )
-            .optional()?;
+        let found = self.find_by_name(username)?;
         let verified = match &found {
             Some((_, hash)) => self.verify(hash, password),
             None => {
@@ -496,14 +505,14 @@ impl UserStore {
             (Ok(()), Some((user, _))) => {
                 self.conn.execute(
                     "DELETE FROM login_attempts WHERE username = ?1 AND client = ?2",
-                    params![username, client],
+                    params![name_key, client],
                 )?;
                 Ok(user)
             }
             (Err(UserError::WrongPassword), _) | (Ok(()), None) => {
                 self.conn.execute(
                     "INSERT INTO login_attempts (username, client, time) VALUES (?1, ?2, ?3)",
-                    params![username, client, now as i64],
+                    params![name_key, client, now as i64],
                 )?;
                 Err(UserError::WrongPassword)
             }
@@ -637,8 +646,8 @@ fn migrate(conn: &mut Connection, create: bool) -> Result<(), Error> {
 }
 
 /// Gives every user its name key (schema 2), then makes keys unique. Two existing names that
-/// share a key both keep their accounts: the later one's key gets its id, so it stays
-/// reachable by its exact key only... and no new name can take either.
+/// share a key both keep their accounts: the later one's key gets its id (it is found by its
+/// exact name, `UserStore::find_by_name`), and no new name can take either.
 fn fill_name_keys(tx: &rusqlite::Transaction<'_>) -> Result<(), Error> {
     let users: Vec<(i64, String)> = {
         let mut select = tx.prepare("SELECT id, username FROM users ORDER BY id")?;
@@ -793,6 +802,11 @@ mod tests {
         assert_eq!(store.user(1).unwrap().unwrap().username, "alice");
         assert_eq!(store.user(2).unwrap().unwrap().username, "ALİCE");
         assert_eq!(store.user_by_name("Alice").unwrap().unwrap().id, 1);
+        assert_eq!(
+            store.user_by_name("ALİCE").unwrap().unwrap().id,
+            2,
+            "the later look-alike is found by its exact name"
+        );
         assert!(matches!(
             register(&mut store, "aLiCe", "password1"),
             Err(UserError::UsernameTaken(_))
