@@ -108,10 +108,7 @@ pub async fn start_node(options: NodeOptions) -> Result<RunningNode, CliError> {
         .await
         .map_err(|e| CliError::Other(format!("cannot start the node: {e}")))?;
     let (stop_api, stopped) = tokio::sync::oneshot::channel::<()>();
-    let state = chain_web::ApiState {
-        node: node.clone(),
-        token: Some(Arc::from(token.as_str())),
-    };
+    let state = chain_web::ApiState::new(node.clone(), Some(Arc::from(token.as_str())));
     let shutdown = async move {
         let _ = stopped.await;
     };

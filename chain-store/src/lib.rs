@@ -47,6 +47,7 @@ pub mod bench_utils;
 mod checkpoint;
 mod error;
 mod index;
+pub mod passwords;
 mod peers;
 pub mod private;
 mod read;
@@ -58,6 +59,7 @@ pub mod users;
 mod write;
 
 pub use error::Error;
+pub use passwords::{HashedPassword, Passwords};
 pub use peers::PeerRecord;
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use store::{Durability, SqliteStore, StoreOptions};

@@ -18,8 +18,7 @@
 //! (`spawn_blocking` behind a mutex in the web server). Times are unix seconds from the caller.
 
 use crate::error::{Error, corrupt};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use crate::passwords::{HashedPassword, Passwords};
 use chain_core::keystore::{EncryptedKey, KdfParams};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 use sha2::{Digest, Sha256};
@@ -148,8 +147,8 @@ pub struct User {
 pub struct NewUser<'a> {
     /// Name.
     pub username: &'a str,
-    /// Password (hashed here; never stored).
-    pub password: &'a str,
+    /// Password, hashed ([`Passwords::hash`]; the password itself is never stored).
+    pub password: &'a HashedPassword,
     /// Address of their key.
     pub address: &'a str,
     /// Their key, already encrypted under `password`.
@@ -179,12 +178,38 @@ pub struct NewSession {
     pub csrf: String,
 }
 
+/// A login begun by [`UserStore::begin_login`]: counted, its user (if the name is known) looked
+/// up, its password not yet checked.
+#[derive(Debug)]
+pub struct LoginAttempt {
+    name_key: String,
+    client: String,
+    found: Option<(User, String)>,
+}
+
+impl LoginAttempt {
+    /// Checks the password (an Argon2id run, as long for an unknown name as for a known one).
+    pub fn check(self, passwords: &Passwords, password: &str) -> CheckedLogin {
+        let hash = self.found.as_ref().map(|(_, hash)| hash.as_str());
+        let outcome = passwords.verify(hash, password);
+        CheckedLogin {
+            attempt: self,
+            outcome,
+        }
+    }
+}
+
+/// A login whose password was checked, for [`UserStore::finish_login`].
+#[derive(Debug)]
+pub struct CheckedLogin {
+    attempt: LoginAttempt,
+    outcome: Result<(), UserError>,
+}
+
 /// The user database. See the [module documentation](self).
 pub struct UserStore {
     conn: Connection,
-    password_cost: KdfParams,
-    /// A hash of a random password at the store's cost, checked when a name is unknown.
-    dummy_hash: String,
+    passwords: Passwords,
     path: PathBuf,
 }
 
@@ -205,7 +230,7 @@ pub fn random_hex<const N: usize>() -> Result<String, Error> {
     Ok(hex(&random::<N>()?))
 }
 
-fn random<const N: usize>() -> Result<[u8; N], Error> {
+pub(crate) fn random<const N: usize>() -> Result<[u8; N], Error> {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).map_err(|e| corrupt(format!("no randomness: {e}")))?;
     Ok(bytes)
@@ -274,14 +299,11 @@ impl UserStore {
         // Deleted rows (old sessions) are overwritten, not left readable in free pages.
         conn.pragma_update(None, "secure_delete", "ON")?;
         migrate(&mut conn, create)?;
-        let mut store = Self {
+        Ok(Self {
             conn,
-            password_cost,
-            dummy_hash: String::new(),
+            passwords: Passwords::new(password_cost)?,
             path,
-        };
-        store.dummy_hash = store.hash_password(&random_hex::<16>()?)?;
-        Ok(store)
+        })
     }
 
     /// The database file.
@@ -289,36 +311,20 @@ impl UserStore {
         &self.path
     }
 
-    fn argon2(&self) -> Result<Argon2<'static>, Error> {
-        let cost = self.password_cost;
-        let params = Params::new(cost.memory_kib, cost.passes, cost.lanes, None)
-            .map_err(|e| corrupt(format!("password cost: {e}")))?;
-        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
-    }
-
-    /// An Argon2id PHC string of `password` with a fresh random salt.
-    fn hash_password(&self, password: &str) -> Result<String, Error> {
-        let salt =
-            SaltString::encode_b64(&random::<16>()?).map_err(|e| corrupt(format!("salt: {e}")))?;
-        Ok(self
-            .argon2()?
-            .hash_password(password.as_bytes(), &salt)
-            .map_err(|e| corrupt(format!("password hash: {e}")))?
-            .to_string())
+    /// The store's password hashing, to run outside the database (and outside its lock).
+    pub fn passwords(&self) -> &Passwords {
+        &self.passwords
     }
 
     /// Registers a user and returns it.
     ///
     /// # Errors
     ///
-    /// [`UserError::UsernameTaken`] (in any case), [`UserError::BadUsername`],
-    /// [`UserError::WeakPassword`], or a database failure.
+    /// [`UserError::UsernameTaken`] (or a name that looks like it), [`UserError::BadUsername`],
+    /// or a database failure.
     pub fn register(&mut self, new: &NewUser<'_>, now: u64) -> Result<User, UserError> {
         let username = crate::usernames::normalise(new.username)?;
-        if new.password.chars().count() < MIN_PASSWORD_CHARS {
-            return Err(UserError::WeakPassword);
-        }
-        let hash = self.hash_password(new.password)?;
+        let hash = &new.password.0;
         let key_json = serde_json::to_string(new.secret_key)
             .map_err(|e| corrupt(format!("key record: {e}")))?;
         let inserted = self.conn.execute(
@@ -432,55 +438,29 @@ impl UserStore {
         Ok(())
     }
 
-    /// Checks a password without counting the check as a login (for the send form's password
-    /// confirmation).
-    ///
-    /// # Errors
-    ///
-    /// [`UserError::WrongPassword`], or a database failure.
-    pub fn check_password(&self, user: i64, password: &str) -> Result<(), UserError> {
-        let hash: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT password_hash FROM users WHERE id = ?1",
-                [user],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let hash = hash.ok_or(UserError::WrongPassword)?;
-        self.verify(&hash, password)
-    }
-
-    fn verify(&self, hash: &str, password: &str) -> Result<(), UserError> {
-        let parsed =
-            PasswordHash::new(hash).map_err(|e| corrupt(format!("stored password hash: {e}")))?;
-        self.argon2()?
-            .verify_password(password.as_bytes(), &parsed)
-            .map_err(|_| UserError::WrongPassword)
-    }
-
-    /// Checks a login from `client` (its address, as the caller names it): throttled per
+    /// Starts a login from `client` (its address, as the caller names it): throttled per
     /// username and client (at most [`MAX_FAILED_LOGINS`] failures in [`THROTTLE_WINDOW`]
     /// seconds), so that failures from one address do not lock the name for its owner
-    /// elsewhere; a failure is recorded, a success clears that client's record.
+    /// elsewhere. The attempt counts as a failure until [`UserStore::finish_login`] records its
+    /// success: logins checked at once from one address cannot all slip under the limit, and
+    /// one cut short (a crash, a busy server) stays counted. The password is checked between
+    /// the two, outside the database ([`LoginAttempt::check`]).
     ///
     /// # Errors
     ///
-    /// [`UserError::Throttled`], [`UserError::WrongPassword`] (also for an unknown name), or a
-    /// database failure.
-    pub fn login(
+    /// [`UserError::Throttled`], or a database failure.
+    pub fn begin_login(
         &mut self,
         username: &str,
-        password: &str,
         client: &str,
         now: u64,
-    ) -> Result<User, UserError> {
+    ) -> Result<LoginAttempt, UserError> {
         // Attempts are counted by key: a lookalike spelling is the same name.
         let name_key = crate::usernames::key(username);
         let since = now.saturating_sub(THROTTLE_WINDOW) as i64;
-        self.conn
-            .execute("DELETE FROM login_attempts WHERE time <= ?1", [since])?;
-        let (failures, oldest): (u32, Option<i64>) = self.conn.query_row(
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM login_attempts WHERE time <= ?1", [since])?;
+        let (failures, oldest): (u32, Option<i64>) = tx.query_row(
             "SELECT count(*), min(time) FROM login_attempts
              WHERE username = ?1 AND client = ?2 AND time > ?3",
             params![name_key, client, since],
@@ -492,32 +472,52 @@ impl UserStore {
                 retry_after: (oldest + THROTTLE_WINDOW).saturating_sub(now).max(1),
             });
         }
-        let found = self.find_by_name(username)?;
-        let verified = match &found {
-            Some((_, hash)) => self.verify(hash, password),
-            None => {
-                // Spend the same time as a real check, so timing does not tell which names exist.
-                let _ = self.verify(&self.dummy_hash, password);
-                Err(UserError::WrongPassword)
-            }
-        };
-        match (verified, found) {
-            (Ok(()), Some((user, _))) => {
-                self.conn.execute(
-                    "DELETE FROM login_attempts WHERE username = ?1 AND client = ?2",
-                    params![name_key, client],
-                )?;
-                Ok(user)
-            }
-            (Err(UserError::WrongPassword), _) | (Ok(()), None) => {
-                self.conn.execute(
-                    "INSERT INTO login_attempts (username, client, time) VALUES (?1, ?2, ?3)",
-                    params![name_key, client, now as i64],
-                )?;
-                Err(UserError::WrongPassword)
-            }
-            (Err(other), _) => Err(other),
-        }
+        tx.execute(
+            "INSERT INTO login_attempts (username, client, time) VALUES (?1, ?2, ?3)",
+            params![name_key, client, now as i64],
+        )?;
+        tx.commit()?;
+        Ok(LoginAttempt {
+            name_key,
+            client: client.to_owned(),
+            found: self.find_by_name(username)?,
+        })
+    }
+
+    /// Ends a login: its user if the password was right (that client's failures for the name
+    /// are then forgotten), else the failure stays counted.
+    ///
+    /// # Errors
+    ///
+    /// [`UserError::WrongPassword`] (also for an unknown name), or a database failure.
+    pub fn finish_login(&mut self, checked: CheckedLogin) -> Result<User, UserError> {
+        let CheckedLogin { attempt, outcome } = checked;
+        outcome?;
+        // `Passwords::verify` fails every check of an unknown name, so a user is here.
+        let (user, _) = attempt.found.ok_or(UserError::WrongPassword)?;
+        self.conn.execute(
+            "DELETE FROM login_attempts WHERE username = ?1 AND client = ?2",
+            params![attempt.name_key, attempt.client],
+        )?;
+        Ok(user)
+    }
+
+    /// A whole login in one call, its password checked while `self` is held:
+    /// [`UserStore::begin_login`], [`LoginAttempt::check`], [`UserStore::finish_login`].
+    ///
+    /// # Errors
+    ///
+    /// As those.
+    pub fn login(
+        &mut self,
+        username: &str,
+        password: &str,
+        client: &str,
+        now: u64,
+    ) -> Result<User, UserError> {
+        let attempt = self.begin_login(username, client, now)?;
+        let checked = attempt.check(&self.passwords, password);
+        self.finish_login(checked)
     }
 
     /// Opens a session for `user` that expires `ttl` seconds from `now`.
@@ -693,10 +693,11 @@ mod tests {
     fn register(store: &mut UserStore, name: &str, password: &str) -> Result<User, UserError> {
         let key = SecretKey::from_bytes([9u8; 32]).unwrap();
         let record = key_record(&key, password);
+        let hash = store.passwords().hash(password)?;
         store.register(
             &NewUser {
                 username: name,
-                password,
+                password: &hash,
                 address: "addr",
                 secret_key: &record,
                 wants_miner: false,
@@ -826,8 +827,6 @@ mod tests {
             store.login("nobody", "wrong password", "10.0.0.1", 2_000),
             Err(UserError::WrongPassword)
         ));
-        assert!(store.check_password(user.id, "wrong password").is_err());
-        store.check_password(user.id, "right password").unwrap();
         assert_eq!(
             store
                 .login("carol", "right password", "10.0.0.1", 2_000)
@@ -868,6 +867,31 @@ mod tests {
     }
 
     #[test]
+    fn logins_checked_at_once_count_as_failures_until_they_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = open(dir.path());
+        let user = register(&mut store, "grace", "right password").unwrap();
+        let begun: Vec<_> = (0..MAX_FAILED_LOGINS)
+            .map(|_| store.begin_login("grace", "10.0.0.1", 3_000).unwrap())
+            .collect();
+        assert!(matches!(
+            store.begin_login("grace", "10.0.0.1", 3_000),
+            Err(UserError::Throttled { .. })
+        ));
+        // One of them succeeds: that client's count for the name starts again.
+        let mut begun = begun.into_iter();
+        let first = begun.next().unwrap();
+        let passwords = store.passwords().clone();
+        let logged_in = store
+            .finish_login(first.check(&passwords, "right password"))
+            .unwrap();
+        assert_eq!(logged_in.id, user.id);
+        store.begin_login("grace", "10.0.0.1", 3_000).unwrap();
+        // Another address was never limited.
+        store.begin_login("grace", "10.0.0.2", 3_000).unwrap();
+    }
+
+    #[test]
     fn sessions_are_found_by_token_until_they_expire() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = open(dir.path());
@@ -903,11 +927,12 @@ mod tests {
         let password = "correct horse battery staple";
         let key = SecretKey::from_bytes([0x5a; 32]).unwrap();
         let record = key_record(&key, password);
+        let hash = store.passwords().hash(password).unwrap();
         let user = store
             .register(
                 &NewUser {
                     username: "frank",
-                    password,
+                    password: &hash,
                     address: "addr",
                     secret_key: &record,
                     wants_miner: true,

@@ -2,9 +2,13 @@
 //!
 //! Reads are open. Routes that change state need `Authorization: Bearer <token>` when the server
 //! has a token (the node writes it to `api-token` in its data directory). A signed transfer
-//! carries its own authority, but the mempool is still the node's to protect.
+//! carries its own authority, but the mempool is still the node's to protect. Those routes are
+//! rate limited per client address ([`ApiState::with_write_quota`]) for every request without
+//! the token, refused or not: the operator is not limited, anyone guessing is.
 
+use crate::ClientAddr;
 use crate::error::ApiError;
+use crate::throttle::{Limit, TooManyRequests};
 use chain_core::address::Address;
 use chain_core::encode::Decode;
 use chain_core::hash::{BlockHash, Txid};
@@ -14,6 +18,7 @@ use chain_net::{MiningConfig, NodeHandle};
 use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
@@ -28,6 +33,33 @@ pub struct ApiState {
     pub node: NodeHandle,
     /// The bearer token state-changing routes need (`None`: no token needed).
     pub token: Option<Arc<str>>,
+    /// State-changing requests without the token, per client address (`None`: unlimited).
+    writes: Option<Limit>,
+}
+
+/// State-changing API requests a client address may make a minute without the token, by
+/// default.
+pub const DEFAULT_WRITES_PER_MINUTE: u32 = 60;
+
+impl ApiState {
+    /// The API of `node`, its state-changing routes behind `token` (`None`: open) and limited
+    /// to [`DEFAULT_WRITES_PER_MINUTE`] per client address for requests without the token.
+    pub fn new(node: NodeHandle, token: Option<Arc<str>>) -> Self {
+        Self {
+            node,
+            token,
+            writes: None,
+        }
+        .with_write_quota(Some(DEFAULT_WRITES_PER_MINUTE))
+    }
+
+    /// Sets how many state-changing requests a minute a client address may make without the
+    /// token (`None`: no limit, for a load harness that posts from one address).
+    #[must_use]
+    pub fn with_write_quota(mut self, per_minute: Option<u32>) -> Self {
+        self.writes = per_minute.map(|count| Limit::new(count, Duration::from_secs(60)));
+        self
+    }
 }
 
 fn ok<T: Serialize>(value: &T) -> Response {
@@ -270,14 +302,28 @@ async fn set_mining(body: MiningBody, state: ApiState) -> Result<Response, Infal
     respond(result.await)
 }
 
+/// Passes a request with the operator's token (or any request when there is none and the
+/// client is within its quota); a request without the token counts against its client's quota
+/// first, so that guessing the token is slowed too.
 fn authorized(state: ApiState) -> impl Filter<Extract = (), Error = Rejection> + Clone {
     warp::header::optional::<String>("authorization")
-        .and(warp::any().map(move || state.token.clone()))
+        .and(warp::ext::optional::<ClientAddr>())
+        .and(warp::any().map(move || state.clone()))
         .and_then(
-            |header: Option<String>, token: Option<Arc<str>>| async move {
-                match token {
+            |header: Option<String>, client: Option<ClientAddr>, state: ApiState| async move {
+                let bearer = header.as_deref().and_then(|h| h.strip_prefix("Bearer "));
+                let has_token = match (&state.token, bearer) {
+                    (Some(token), Some(given)) => crate::session::same(token, given),
+                    _ => false,
+                };
+                if has_token {
+                    return Ok(());
+                }
+                if let (Some(limit), Some(client)) = (&state.writes, client) {
+                    limit.check(client.0.ip()).map_err(warp::reject::custom)?;
+                }
+                match state.token {
                     None => Ok(()),
-                    Some(token) if header.as_deref() == Some(&format!("Bearer {token}")) => Ok(()),
                     Some(_) => Err(warp::reject::custom(Unauthorized)),
                 }
             },
@@ -292,6 +338,23 @@ impl warp::reject::Reject for Unauthorized {}
 /// Turns rejections (unknown route, bad body, missing token) into JSON errors.
 pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
     // A rejection may combine the reasons of several routes: the most specific one answers.
+    if let Some(too_many) = rejection.find::<TooManyRequests>() {
+        let error = ApiError::new(
+            429,
+            "too_many_requests",
+            format!(
+                "too many requests from your address without the API token; try again in {} \
+                 seconds",
+                too_many.retry_after
+            ),
+        );
+        let mut response = crate::error::closing_connection(error.reply().into_response());
+        response.headers_mut().insert(
+            warp::http::header::RETRY_AFTER,
+            warp::http::HeaderValue::from(too_many.retry_after),
+        );
+        return Ok(response);
+    }
     let error = if rejection.find::<Unauthorized>().is_some() {
         ApiError::new(
             401,

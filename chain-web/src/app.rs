@@ -34,6 +34,8 @@ pub struct AppOptions {
     pub limits: crate::ServerLimits,
     /// Requests per client address on the login, register and send forms.
     pub rate_quotas: crate::RateQuotas,
+    /// Argon2 runs (register, log in, send) at once and waiting.
+    pub kdf_limits: crate::KdfLimits,
     /// The largest fee the send form takes without asking (a fee above the amount is always
     /// asked about).
     pub max_fee: chain_core::units::Amount,
@@ -48,6 +50,7 @@ impl Default for AppOptions {
             session_ttl: 12 * 60 * 60,
             limits: crate::ServerLimits::default(),
             rate_quotas: crate::RateQuotas::default(),
+            kdf_limits: crate::KdfLimits::default(),
             max_fee: chain_core::fees::DEFAULT_MAX_FEE,
         }
     }
@@ -84,6 +87,9 @@ pub struct App {
     pub(crate) miners: MinerManager,
     pub(crate) options: AppOptions,
     pub(crate) limits: crate::throttle::Limits,
+    /// Password hashing, run through `kdf` without the user database's lock.
+    pub(crate) passwords: chain_store::Passwords,
+    pub(crate) kdf: crate::kdf_gate::KdfGate,
 }
 
 impl std::fmt::Debug for App {
@@ -113,6 +119,7 @@ impl App {
                 path,
                 source: Box::new(source),
             })?;
+        let passwords = users.passwords().clone();
         let miners = MinerManager::new(
             web_dir.join("miners"),
             api.node.params().clone(),
@@ -125,6 +132,8 @@ impl App {
             users: Arc::new(Mutex::new(users)),
             miners,
             limits: crate::throttle::Limits::new(options.rate_quotas),
+            passwords,
+            kdf: crate::kdf_gate::KdfGate::new(options.kdf_limits),
             options,
         })
     }

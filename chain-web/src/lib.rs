@@ -15,14 +15,15 @@
 //!   even an escaping bug could not run an injected inline script.
 //! - sessions and form tokens: see `session.rs`.
 //! - under abuse: the server loop's connection caps and header timeout (`server.rs`), rate
-//!   limits per client address on the forms anyone can post (`throttle.rs`), a cap on user
-//!   miners (`miners.rs`); `docs/RELIABILITY.md`, "The front door under abuse".
+//!   limits per client address on the forms anyone can post (`throttle.rs`), a bound on the
+//!   Argon2 work at once (`kdf_gate.rs`), a cap on user miners (`miners.rs`); `docs/RELIABILITY.md`, "The front door under abuse".
 
 pub mod api;
 mod app;
 mod charts;
 mod error;
 mod events;
+mod kdf_gate;
 pub mod miners;
 mod pages;
 mod server;
@@ -33,6 +34,7 @@ mod throttle;
 pub use api::ApiState;
 pub use app::{App, AppOptions, CONTENT_SECURITY_POLICY, WebError, app_routes, serve_app};
 pub use error::ApiError;
+pub use kdf_gate::KdfLimits;
 pub use server::{ClientAddr, ServerLimits};
 pub use session::{FORM_COOKIE, SESSION_COOKIE};
 pub use throttle::RateQuotas;

@@ -6,7 +6,9 @@
 //! chosen rule for logins, with `UserStore::login`'s own: failures lock a name *for the address
 //! that failed* (five in five minutes), and each address may try ten logins a minute in all, so
 //! a stranger can neither lock an account out for its owner nor spray many names quickly. The
-//! JSON API's state-changing routes need the operator's token and are not limited here.
+//! JSON API's state-changing routes are limited for every request that does not carry the
+//! operator's token (`api.rs`): the operator is trusted, a token guesser or an open node's
+//! public is not.
 //!
 //! The limiters forget addresses that have been quiet for a full period once they hold many
 //! ([`FORGET_PAST`]), so a flood of addresses cannot grow them without bound.
@@ -67,7 +69,7 @@ impl std::fmt::Debug for Limit {
 
 impl Limit {
     /// `count` requests per `period` (at least one).
-    fn new(count: u32, period: Duration) -> Self {
+    pub(crate) fn new(count: u32, period: Duration) -> Self {
         let count = NonZeroU32::new(count.max(1)).unwrap_or(NonZeroU32::MIN);
         let spacing = period / count.get();
         // A zero period would mean no limit; `with_period` refuses it, so one nanosecond.
@@ -78,7 +80,7 @@ impl Limit {
     }
 
     /// Counts a request from `client`; refused past the quota.
-    fn check(&self, client: IpAddr) -> Result<(), TooManyRequests> {
+    pub(crate) fn check(&self, client: IpAddr) -> Result<(), TooManyRequests> {
         if self.0.len() > FORGET_PAST {
             self.0.retain_recent();
         }

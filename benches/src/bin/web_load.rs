@@ -176,10 +176,7 @@ fn main() -> Result<()> {
             funded.len(),
             started.elapsed().as_secs_f64()
         );
-        let api = ApiState {
-            node: node.clone(),
-            token: Some(Arc::from("web-load")),
-        };
+        let api = ApiState::new(node.clone(), Some(Arc::from("web-load")));
         let app = App::open(api, &dir.path().join("web"), AppOptions::default())?;
         let shutdown = async move {
             let _ = server_stopped.await;

@@ -85,18 +85,28 @@ pub(super) async fn register(ctx: Ctx, form: Form, app: App) -> Result<Response,
             .to_text(app.api.node.params().address_prefix);
         let (salt, nonce) = (random::<16>()?, random::<12>()?);
         let cost = app.options.password_cost;
-        let name = username.clone();
-        let registered = app
-            .with_users(move |users| {
-                if password.chars().count() < chain_store::users::MIN_PASSWORD_CHARS {
-                    return Err(UserError::WeakPassword);
-                }
-                let record = keystore::encrypt(&key, password.as_bytes(), salt, nonce, cost)
-                    .map_err(|e| UserError::Store(chain_store::Error::Corrupt(e.to_string())))?;
+        let registered = async {
+            // A name that cannot be registered costs no Argon2 run.
+            let name = chain_store::usernames::normalise(&username)?;
+            let passwords = app.passwords.clone();
+            // The password's hash and the key's encryption: two Argon2 runs, gated.
+            let (hash, record) = app
+                .kdf
+                .run(move || {
+                    let hash = passwords.hash(&password)?;
+                    let record = keystore::encrypt(&key, password.as_bytes(), salt, nonce, cost)
+                        .map_err(|e| {
+                            UserError::Store(chain_store::Error::Corrupt(e.to_string()))
+                        })?;
+                    Ok::<_, UserError>((hash, record))
+                })
+                .await
+                .map_err(Stop::Busy)??;
+            app.with_users(move |users| {
                 users.register(
                     &NewUser {
                         username: &name,
-                        password: &password,
+                        password: &hash,
                         address: &address,
                         secret_key: &record,
                         wants_miner: miner,
@@ -104,13 +114,16 @@ pub(super) async fn register(ctx: Ctx, form: Form, app: App) -> Result<Response,
                     now(),
                 )
             })
-            .await;
+            .await
+            .map_err(Stop::from)
+        }
+        .await;
         let user = match registered {
             Ok(user) => user,
-            Err(
+            Err(Stop::User(
                 e
                 @ (UserError::UsernameTaken(_) | UserError::BadUsername | UserError::WeakPassword),
-            ) => {
+            )) => {
                 let status = if matches!(e, UserError::UsernameTaken(_)) {
                     StatusCode::CONFLICT
                 } else {
@@ -125,7 +138,7 @@ pub(super) async fn register(ctx: Ctx, form: Form, app: App) -> Result<Response,
                     miner,
                 ));
             }
-            Err(e) => return Err(e.into()),
+            Err(stop) => return Err(stop.into()),
         };
         if miner {
             // The account is made either way; the network page says why a miner did not start
@@ -161,35 +174,69 @@ pub(super) async fn login(
     let result = async {
         let ttl = app.options.session_ttl;
         let name = username.clone();
-        let logged_in = app
-            .with_users(move |users| {
-                let user = users.login(&name, &password, &client, now())?;
+        let logged_in = async {
+            let attempt = app
+                .with_users(move |users| users.begin_login(&name, &client, now()))
+                .await?;
+            let passwords = app.passwords.clone();
+            // The password check runs gated, without the user database's lock; turned away as
+            // busy, the attempt stays counted as a failure.
+            let checked = app
+                .kdf
+                .run(move || attempt.check(&passwords, &password))
+                .await
+                .map_err(Stop::Busy)?;
+            app.with_users(move |users| {
+                let user = users.finish_login(checked)?;
                 users.create_session(user.id, now(), ttl)
             })
-            .await;
-        match logged_in {
+            .await
+            .map_err(Stop::from)
+        };
+        match logged_in.await {
             Ok(session) => Ok(with_cookie(
                 redirect("/wallet"),
                 &session_cookie(&session.token, ttl),
             )),
-            Err(UserError::WrongPassword) => Ok(login_page(
+            Err(Stop::User(UserError::WrongPassword)) => Ok(login_page(
                 &ctx,
                 &app,
                 StatusCode::UNAUTHORIZED,
                 Some("Wrong username or password.".into()),
                 &username,
             )),
-            Err(e @ UserError::Throttled { .. }) => Ok(login_page(
+            Err(Stop::User(e @ UserError::Throttled { .. })) => Ok(login_page(
                 &ctx,
                 &app,
                 StatusCode::TOO_MANY_REQUESTS,
                 Some(format!("{}.", capitalise(&e.to_string()))),
                 &username,
             )),
-            Err(e) => Err(e.into()),
+            Err(stop) => Err(stop.into()),
         }
     };
     respond(&ctx, &app, result.await)
+}
+
+/// Why a registration or login stopped short.
+enum Stop {
+    User(UserError),
+    Busy(crate::kdf_gate::Busy),
+}
+
+impl From<UserError> for Stop {
+    fn from(error: UserError) -> Self {
+        Self::User(error)
+    }
+}
+
+impl From<Stop> for PageError {
+    fn from(stop: Stop) -> Self {
+        match stop {
+            Stop::User(error) => error.into(),
+            Stop::Busy(busy) => busy.into(),
+        }
+    }
 }
 
 fn capitalise(text: &str) -> String {

@@ -53,6 +53,8 @@ pub(crate) struct PageError {
     status: StatusCode,
     heading: String,
     message: String,
+    /// Seconds after which to try again (`Retry-After`).
+    retry_after: Option<u64>,
 }
 
 impl PageError {
@@ -61,6 +63,7 @@ impl PageError {
             status,
             heading: heading.to_string(),
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -95,6 +98,20 @@ impl From<NetError> for PageError {
                     "The node failed to answer; its log says why.",
                 )
             }
+        }
+    }
+}
+
+impl From<crate::kdf_gate::Busy> for PageError {
+    fn from(_: crate::kdf_gate::Busy) -> Self {
+        Self {
+            retry_after: Some(1),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Busy",
+                "The server is checking many passwords at the moment. Nothing was changed; try \
+                 again in a second.",
+            )
         }
     }
 }
@@ -148,7 +165,13 @@ fn error_page(ctx: &Ctx, app: &App, error: PageError) -> Response {
         link_href: "/".into(),
         link_text: "Home".into(),
     };
-    html(ctx, error.status, &page)
+    let mut response = html(ctx, error.status, &page);
+    if let Some(seconds) = error.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+    }
+    response
 }
 
 fn redirect(to: &str) -> Response {
@@ -239,6 +262,14 @@ pub(crate) async fn recover(rejection: Rejection) -> Result<Response, Infallible
             "Too large",
             "The form sent is too large.".into(),
         )
+    } else if rejection.find::<NotAForm>().is_some() {
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Not a form",
+            "This address takes an HTML form (application/x-www-form-urlencoded): send it from \
+             the page."
+                .into(),
+        )
     } else if rejection
         .find::<warp::filters::body::BodyDeserializeError>()
         .is_some()
@@ -297,6 +328,30 @@ fn static_file(body: &'static str, content_type: &'static str) -> Response {
     response
 }
 
+/// A body that is not an HTML form (`application/x-www-form-urlencoded`, as every page's form
+/// sends it): 415, before the body is read.
+#[derive(Debug)]
+struct NotAForm;
+
+impl warp::reject::Reject for NotAForm {}
+
+/// A page form's fields: a urlencoded body of at most 16 KiB.
+fn form_body() -> impl Filter<Extract = (Form,), Error = Rejection> + Copy {
+    warp::header::optional::<String>("content-type")
+        .and_then(|content_type: Option<String>| async move {
+            let essence = content_type.as_deref().unwrap_or_default();
+            let essence = essence.split(';').next().unwrap_or_default().trim();
+            if essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+                Ok(())
+            } else {
+                Err(warp::reject::custom(NotAForm))
+            }
+        })
+        .untuple_one()
+        .and(warp::body::content_length_limit(16 * 1024))
+        .and(warp::body::form::<Form>())
+}
+
 /// Every page route.
 pub(crate) fn routes(app: App) -> BoxedFilter<(Response,)> {
     let with = {
@@ -307,7 +362,7 @@ pub(crate) fn routes(app: App) -> BoxedFilter<(Response,)> {
         }
     };
     let ctx = session::context(app.clone());
-    let form = warp::body::content_length_limit(16 * 1024).and(warp::body::form::<Form>());
+    let form = form_body();
     let get = warp::get();
     let post = warp::post();
 

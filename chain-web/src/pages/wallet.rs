@@ -180,15 +180,11 @@ async fn send_transfer(
     }
     let password = form.get("password").cloned().unwrap_or_default();
     let record = user.secret_key.clone();
-    let key = tokio::task::spawn_blocking(move || keystore::decrypt(&record, password.as_bytes()))
-        .await
-        .map_err(|e| {
-            PageError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Server error",
-                e.to_string(),
-            )
-        })?;
+    // An Argon2 run, gated.
+    let key = app
+        .kdf
+        .run(move || keystore::decrypt(&record, password.as_bytes()))
+        .await?;
     let key = match key {
         Ok(key) => key,
         Err(KeystoreError::WrongPassword) => {

@@ -104,10 +104,23 @@ fn connections_past_the_caps_are_refused_with_503_and_the_server_keeps_serving()
 
 /// A form POST from `local` with `body`: its status line and `Retry-After`, if any.
 fn post_form(local: &str, to: SocketAddr, path: &str, body: &str) -> (String, Option<String>) {
+    let head = "content-type: application/x-www-form-urlencoded\r\n";
+    post_from(local, to, path, head, body)
+}
+
+/// A POST from `local` with the header lines `head` (each ending in CRLF) and `body`: its
+/// status line and `Retry-After`, if any.
+fn post_from(
+    local: &str,
+    to: SocketAddr,
+    path: &str,
+    head: &str,
+    body: &str,
+) -> (String, Option<String>) {
     let mut stream = connect_from(local, to);
     let request = format!(
-        "POST {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\
-         content-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\n{head}\
+         content-length: {}\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).unwrap();
@@ -151,6 +164,38 @@ fn forms_past_their_quota_answer_429_for_that_address_only() {
         "HTTP/1.1 200 OK",
         "pages are not limited"
     );
+}
+
+#[test]
+fn api_writes_without_the_token_past_their_quota_answer_429_and_the_token_is_not_limited() {
+    let app = TestApp::start_with_write_quota(Some("operator"), 3);
+    let to = addr(&app);
+    let json = "content-type: application/json\r\n";
+    let body = r#"{"enabled":false}"#;
+    // Without the token: refused (401), and counted, so guessing the token is slowed too.
+    let guess = format!("{json}authorization: Bearer guess\r\n");
+    for _ in 0..3 {
+        let (status, _) = post_from("127.0.0.1", to, "/api/v1/mining", &guess, body);
+        assert_eq!(status, "HTTP/1.1 401 Unauthorized");
+    }
+    let (status, retry_after) = post_from("127.0.0.1", to, "/api/v1/transfers", json, "{}");
+    assert_eq!(status, "HTTP/1.1 429 Too Many Requests");
+    let wait: u64 = retry_after.expect("a Retry-After").parse().unwrap();
+    assert!((1..=20).contains(&wait), "{wait}");
+    // Another address has its own quota; the operator's token is never limited; reads are not.
+    let (status, _) = post_from("127.0.0.2", to, "/api/v1/mining", &guess, body);
+    assert_eq!(status, "HTTP/1.1 401 Unauthorized");
+    let operator = format!("{json}authorization: Bearer operator\r\n");
+    for _ in 0..10 {
+        let (status, _) = post_from("127.0.0.1", to, "/api/v1/mining", &operator, body);
+        assert_eq!(status, "HTTP/1.1 200 OK");
+    }
+    let mut stream = connect_from("127.0.0.1", to);
+    stream
+        .write_all(b"GET /api/v1/status HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n")
+        .unwrap();
+    let answer = read_until_closed(&mut stream);
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
 }
 
 #[test]

@@ -403,7 +403,16 @@ fn explorer_pages_search_and_errors() {
     };
     let form = "application/x-www-form-urlencoded";
     assert_eq!(post("/register", form, "a=".repeat(10_000)), 413);
-    assert_eq!(post("/login", "application/json", "{}".into()), 400);
+    assert_eq!(post("/login", "application/json", "{}".into()), 415);
+    assert_eq!(
+        post("/login", "multipart/form-data; boundary=x", "".into()),
+        415
+    );
+    // A form with a charset is a form: read, and refused for its missing token.
+    assert_eq!(
+        post("/login", &format!("{form}; charset=utf-8"), "a=b".into()),
+        403
+    );
     assert_eq!(post("/no/such/page", form, String::new()), 404);
     let css = client.get("/static/app.css");
     assert_eq!(css.status, 200);

@@ -28,6 +28,25 @@ pub fn params() -> ChainParams {
         .clone()
 }
 
+/// How a [`TestApp`] differs from the defaults.
+struct Setup<'a> {
+    token: Option<&'a str>,
+    limits: ServerLimits,
+    rate_quotas: RateQuotas,
+    write_quota: Option<u32>,
+}
+
+impl Default for Setup<'_> {
+    fn default() -> Self {
+        Self {
+            token: None,
+            limits: ServerLimits::default(),
+            rate_quotas: RateQuotas::default(),
+            write_quota: Some(chain_web::api::DEFAULT_WRITES_PER_MINUTE),
+        }
+    }
+}
+
 /// A running node with the web app on a free port.
 pub struct TestApp {
     pub runtime: tokio::runtime::Runtime,
@@ -46,20 +65,45 @@ impl TestApp {
 
     /// As [`TestApp::start`], with state-changing API routes needing `Bearer <token>`.
     pub fn start_with_token(token: Option<&str>) -> Self {
-        Self::start_with(token, ServerLimits::default(), RateQuotas::default())
+        Self::start_with(Setup {
+            token,
+            ..Setup::default()
+        })
     }
 
     /// As [`TestApp::start`], the server within `limits`.
     pub fn start_with_limits(limits: ServerLimits) -> Self {
-        Self::start_with(None, limits, RateQuotas::default())
+        Self::start_with(Setup {
+            limits,
+            ..Setup::default()
+        })
     }
 
     /// As [`TestApp::start`], the forms limited to `rate_quotas` per client address.
     pub fn start_with_quotas(rate_quotas: RateQuotas) -> Self {
-        Self::start_with(None, ServerLimits::default(), rate_quotas)
+        Self::start_with(Setup {
+            rate_quotas,
+            ..Setup::default()
+        })
     }
 
-    fn start_with(token: Option<&str>, limits: ServerLimits, rate_quotas: RateQuotas) -> Self {
+    /// As [`TestApp::start_with_token`], the API's state-changing requests without the token
+    /// limited to `per_minute` per client address.
+    pub fn start_with_write_quota(token: Option<&str>, per_minute: u32) -> Self {
+        Self::start_with(Setup {
+            token,
+            write_quota: Some(per_minute),
+            ..Setup::default()
+        })
+    }
+
+    fn start_with(setup: Setup<'_>) -> Self {
+        let Setup {
+            token,
+            limits,
+            rate_quotas,
+            write_quota,
+        } = setup;
         let token: Option<std::sync::Arc<str>> = token.map(Into::into);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -75,10 +119,7 @@ impl TestApp {
             config.listen = Some("127.0.0.1:0".parse().unwrap());
             config.verify_threads = 1;
             let node = chain_net::start(config, MemoryStore::new()).await.unwrap();
-            let api = ApiState {
-                node: node.clone(),
-                token,
-            };
+            let api = ApiState::new(node.clone(), token).with_write_quota(write_quota);
             let options = AppOptions {
                 password_cost: KdfParams::insecure_for_tests(),
                 miner_threads: 1,
