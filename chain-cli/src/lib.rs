@@ -33,6 +33,9 @@ pub struct NodeOptions {
     /// Serve the web pages too (not only the API), with this web data directory (user
     /// database, user miners).
     pub web: Option<PathBuf>,
+    /// The reverse proxy in front of the API and pages, whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` are believed (`chain_web::ServerOptions::trusted_proxy`).
+    pub trusted_proxy: Option<std::net::IpAddr>,
 }
 
 /// A running node with its API server.
@@ -112,9 +115,17 @@ pub async fn start_node(options: NodeOptions) -> Result<RunningNode, CliError> {
     let shutdown = async move {
         let _ = stopped.await;
     };
+    let server = chain_web::ServerOptions {
+        trusted_proxy: options.trusted_proxy,
+        ..chain_web::ServerOptions::default()
+    };
     let (served, web) = match &options.web {
         Some(web_dir) => {
-            let app = match chain_web::App::open(state, web_dir, chain_web::AppOptions::default()) {
+            let app_options = chain_web::AppOptions {
+                server,
+                ..chain_web::AppOptions::default()
+            };
+            let app = match chain_web::App::open(state, web_dir, app_options) {
                 Ok(app) => app,
                 Err(e) => {
                     node.shutdown().await;
@@ -127,7 +138,10 @@ pub async fn start_node(options: NodeOptions) -> Result<RunningNode, CliError> {
                 Some(app),
             )
         }
-        None => (chain_web::serve(state, options.api, shutdown).await, None),
+        None => (
+            chain_web::serve_with(state, options.api, server, shutdown).await,
+            None,
+        ),
     };
     let (api, api_task) = match served {
         Ok(bound) => bound,

@@ -68,6 +68,11 @@ enum Command {
         /// Network preset.
         #[arg(long, default_value = "devnet")]
         network: String,
+        /// A reverse proxy in front of the web UI and APIs (an IP address): on its
+        /// connections only, `X-Forwarded-For` names the client (for rate limits and logs) and
+        /// `X-Forwarded-Proto: https` makes cookies `Secure` with the `__Host-` prefix.
+        #[arg(long, env = "CHAIN_TRUSTED_PROXY")]
+        trusted_proxy: Option<std::net::IpAddr>,
     },
     /// Run one node.
     Node {
@@ -95,6 +100,10 @@ enum Command {
         /// API listen address.
         #[arg(long, env = "CHAIN_API", default_value = "127.0.0.1:8080")]
         api: SocketAddr,
+        /// A reverse proxy in front of the API (an IP address): on its connections only,
+        /// `X-Forwarded-For` names the client (for rate limits and logs).
+        #[arg(long, env = "CHAIN_TRUSTED_PROXY")]
+        trusted_proxy: Option<std::net::IpAddr>,
         /// Only with `--network regtest`: every block at this fixed, harder target (compact
         /// bits, hex, e.g. 0x1e00ffff) instead of regtest's couple of hashes, so that mining
         /// nodes find blocks in real time. Another network: its genesis block is mined at start,
@@ -389,6 +398,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             api_port,
             threads,
             network,
+            trusted_proxy,
         } => devnet(
             nodes,
             data_dir,
@@ -396,6 +406,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             api_port,
             threads,
             params(&network)?,
+            trusted_proxy,
         ),
         Command::Node {
             network,
@@ -406,6 +417,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             miner_address,
             threads,
             api,
+            trusted_proxy,
             regtest_bits,
         } => {
             let params = match regtest_bits {
@@ -429,6 +441,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 mining,
                 api,
                 web: None,
+                trusted_proxy,
             }])
         }
         Command::Wallet {
@@ -788,6 +801,7 @@ fn devnet(
     api_port: u16,
     threads: usize,
     params: ChainParams,
+    trusted_proxy: Option<std::net::IpAddr>,
 ) -> Result<(), CliError> {
     if nodes == 0 {
         return Err(CliError::Usage("a devnet needs at least one node".into()));
@@ -820,6 +834,7 @@ fn devnet(
             // Node 0 serves the web app (pages and API); its users and their miners live in
             // `<devnet data dir>/web`.
             web: (i == 0).then(|| data_dir.join("web")),
+            trusted_proxy,
         });
     }
     run_nodes(options)

@@ -30,8 +30,8 @@ pub struct AppOptions {
     pub max_user_miners: usize,
     /// How long a session lasts, in seconds.
     pub session_ttl: u64,
-    /// The HTTP server's connection limits.
-    pub limits: crate::ServerLimits,
+    /// The HTTP server's connection limits and trusted proxy.
+    pub server: crate::ServerOptions,
     /// Requests per client address on the login, register and send forms.
     pub rate_quotas: crate::RateQuotas,
     /// Argon2 runs (register, log in, send) at once and waiting.
@@ -48,7 +48,7 @@ impl Default for AppOptions {
             miner_threads: 1,
             max_user_miners: 8,
             session_ttl: 12 * 60 * 60,
-            limits: crate::ServerLimits::default(),
+            server: crate::ServerOptions::default(),
             rate_quotas: crate::RateQuotas::default(),
             kdf_limits: crate::KdfLimits::default(),
             max_fee: chain_core::fees::DEFAULT_MAX_FEE,
@@ -256,7 +256,7 @@ pub async fn serve_app(
     addr: SocketAddr,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let limits = app.options.limits;
+    let options = app.options.server;
     let routes = app_routes(app).boxed();
-    crate::server::serve(addr, routes, limits, shutdown).await
+    crate::server::serve(addr, routes, options, shutdown).await
 }

@@ -26,6 +26,7 @@ mod events;
 mod kdf_gate;
 pub mod miners;
 mod pages;
+mod proxy;
 mod server;
 mod session;
 mod templates;
@@ -35,14 +36,15 @@ pub use api::ApiState;
 pub use app::{App, AppOptions, CONTENT_SECURITY_POLICY, WebError, app_routes, serve_app};
 pub use error::ApiError;
 pub use kdf_gate::KdfLimits;
-pub use server::{ClientAddr, ServerLimits};
-pub use session::{FORM_COOKIE, SESSION_COOKIE};
+pub use proxy::OverHttps;
+pub use server::{ClientAddr, ServerOptions};
+pub use session::{FORM_COOKIE, SECURE_COOKIE_PREFIX, SESSION_COOKIE};
 pub use throttle::RateQuotas;
 
 use std::net::SocketAddr;
 use warp::{Filter, Reply};
 
-/// Serves the API on `addr`, within the default [`ServerLimits`], until `shutdown` completes.
+/// Serves the API on `addr`, within the default [`ServerOptions`], until `shutdown` completes.
 /// Returns the bound address (useful with port 0) and the server task.
 ///
 /// # Errors
@@ -53,9 +55,23 @@ pub async fn serve(
     addr: SocketAddr,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    serve_with(state, addr, ServerOptions::default(), shutdown).await
+}
+
+/// As [`serve`], within `options` (limits, trusted proxy).
+///
+/// # Errors
+///
+/// If the address cannot be bound.
+pub async fn serve_with(
+    state: ApiState,
+    addr: SocketAddr,
+    options: ServerOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let routes = api::routes(state)
         .recover(api::recover)
         .map(Reply::into_response)
         .boxed();
-    server::serve(addr, routes, ServerLimits::default(), shutdown).await
+    server::serve(addr, routes, options, shutdown).await
 }

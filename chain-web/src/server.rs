@@ -9,17 +9,19 @@
 //! server open for ever.
 //!
 //! Under abuse (connections opened and never finished, or simply very many) the server stays
-//! up within [`ServerLimits`]: a client has [`ServerLimits::header_read_timeout`] to send a
+//! up within [`ServerOptions`]: a client has [`ServerOptions::header_read_timeout`] to send a
 //! request's head, and an idle keep-alive connection is closed after as long; at most
-//! [`ServerLimits::max_connections`] connections are open at once, and at most
-//! [`ServerLimits::max_connections_per_client`] from one address, so that one client cannot take
+//! [`ServerOptions::max_connections`] connections are open at once, and at most
+//! [`ServerOptions::max_connections_per_client`] from one address, so that one client cannot take
 //! them all (nor the process's file descriptors, which the node's peer port needs too). A
 //! connection past a cap is answered `503 Service Unavailable` at once and closed. Only HTTP/1.1
 //! is served: browsers speak HTTP/2 only over TLS, and a plain-text HTTP/2 connection has no
 //! header timeout to bound it.
 //!
 //! Every request carries its client's address ([`ClientAddr`], for the handlers' limits) and is
-//! logged with it under `chain_web`: method, path, status and time taken.
+//! logged with it under `chain_web`: method, path, status and time taken. Behind a trusted
+//! reverse proxy ([`ServerOptions::trusted_proxy`]) that address is the one the proxy forwards,
+//! and the proxy itself is exempt from the per-client connection cap (`proxy.rs`).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -44,9 +46,10 @@ const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/pla
 content-length: 40\r\nretry-after: 5\r\nconnection: close\r\n\r\n\
 Too many connections; try again shortly.";
 
-/// The limits of one HTTP server (`docs/RELIABILITY.md`, "The front door under abuse").
+/// The limits of one HTTP server (`docs/RELIABILITY.md`, "The front door under abuse"), and
+/// the proxy it trusts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ServerLimits {
+pub struct ServerOptions {
     /// Connections open at once, at most.
     pub max_connections: usize,
     /// Connections open at once from one client address, at most.
@@ -54,17 +57,22 @@ pub struct ServerLimits {
     /// How long a client has to send a request's head, and how long an idle keep-alive
     /// connection is kept waiting for the next request.
     pub header_read_timeout: Duration,
+    /// The reverse proxy in front of the server, if any: on connections from this address
+    /// (only) `X-Forwarded-For` names the client and `X-Forwarded-Proto: https` makes cookies
+    /// `Secure` (`proxy.rs`).
+    pub trusted_proxy: Option<IpAddr>,
 }
 
-impl Default for ServerLimits {
-    /// 256 connections, 32 per client address, 10 s for a request's head. Two servers (API and
-    /// web) at their caps hold 512 descriptors, half of a common 1,024 limit, leaving the rest
-    /// to the node's peers and its database.
+impl Default for ServerOptions {
+    /// 256 connections, 32 per client address, 10 s for a request's head, no proxy. Two
+    /// servers (API and web) at their caps hold 512 descriptors, half of a common 1,024 limit,
+    /// leaving the rest to the node's peers and its database.
     fn default() -> Self {
         Self {
             max_connections: 256,
             max_connections_per_client: 32,
             header_read_timeout: Duration::from_secs(10),
+            trusted_proxy: None,
         }
     }
 }
@@ -84,7 +92,7 @@ struct Open {
 /// Counts open connections against the caps.
 #[derive(Debug, Clone)]
 struct Admission {
-    limits: ServerLimits,
+    options: ServerOptions,
     open: Arc<Mutex<Open>>,
 }
 
@@ -102,8 +110,10 @@ impl Admission {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let from_client = open.by_client.get(&client).copied().unwrap_or(0);
-        if open.total >= self.limits.max_connections
-            || from_client >= self.limits.max_connections_per_client
+        // All of a proxy's clients come from its address: only the total cap applies to it.
+        let per_client_cap = self.options.trusted_proxy != Some(client);
+        if open.total >= self.options.max_connections
+            || (per_client_cap && from_client >= self.options.max_connections_per_client)
         {
             return None;
         }
@@ -163,28 +173,31 @@ fn refuse(stream: TcpStream, client: SocketAddr, refusing: &Arc<tokio::sync::Sem
     });
 }
 
-/// Binds `addr` and serves `routes` on it within `limits`, each request logged under
+/// Binds `addr` and serves `routes` on it within `options`, each request logged under
 /// `chain_web`, until `shutdown` completes. Returns the bound address (useful with port 0) and
 /// the server task.
 pub(crate) async fn serve(
     addr: SocketAddr,
     routes: BoxedFilter<(Response,)>,
-    limits: ServerLimits,
+    options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    Ok((bound, tokio::spawn(run(listener, routes, limits, shutdown))))
+    Ok((
+        bound,
+        tokio::spawn(run(listener, routes, options, shutdown)),
+    ))
 }
 
 async fn run(
     listener: TcpListener,
     routes: BoxedFilter<(Response,)>,
-    limits: ServerLimits,
+    options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let admission = Admission {
-        limits,
+        options,
         open: Arc::default(),
     };
     let refusing = Arc::new(tokio::sync::Semaphore::new(MAX_REFUSING));
@@ -214,7 +227,8 @@ async fn run(
         };
         let service = WithClient {
             inner: hyper_util::service::TowerToHyperService::new(warp::service(routes.clone())),
-            client,
+            peer: client,
+            trusted_proxy: options.trusted_proxy,
         };
         let watcher = graceful.watcher();
         // Forget the connections that have ended, so the set holds only open ones.
@@ -226,7 +240,7 @@ async fn run(
             builder
                 .http1()
                 .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(limits.header_read_timeout);
+                .header_read_timeout(options.header_read_timeout);
             let connection = builder
                 .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(stream), service)
                 .into_owned();
@@ -254,7 +268,9 @@ async fn run(
 #[derive(Clone)]
 struct WithClient<S> {
     inner: S,
-    client: SocketAddr,
+    /// The connection's other end.
+    peer: SocketAddr,
+    trusted_proxy: Option<IpAddr>,
 }
 
 impl<S, B, ResponseBody> hyper::service::Service<Request<B>> for WithClient<S>
@@ -267,8 +283,12 @@ where
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
 
     fn call(&self, mut request: Request<B>) -> Self::Future {
-        let client = self.client;
+        let origin = crate::proxy::origin(self.peer, self.trusted_proxy, request.headers());
+        let client = origin.client;
         request.extensions_mut().insert(ClientAddr(client));
+        if origin.https {
+            request.extensions_mut().insert(crate::proxy::OverHttps);
+        }
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
         let started = Instant::now();

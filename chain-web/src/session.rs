@@ -7,6 +7,9 @@
 //!   shown before login (log in, register) carry a random token that is also set as a cookie
 //!   of its own, and the POST must bring both, equal ("double submit"). A POST without the
 //!   token is refused with a page saying so.
+//! - Over HTTPS (a trusted proxy says so, `proxy.rs`) both cookies are `Secure` and named with
+//!   the `__Host-` prefix: a browser then takes them only from a secure origin, with `Path=/`
+//!   and no `Domain`, so neither a plain-HTTP page nor a sibling domain can set or replace them.
 
 use crate::app::App;
 use chain_store::users::{Session, random_hex};
@@ -19,6 +22,8 @@ use warp::reply::Response;
 pub const SESSION_COOKIE: &str = "chain_session";
 /// The cookie of the form token used before login.
 pub const FORM_COOKIE: &str = "chain_form";
+/// The prefix of both cookies' names over HTTPS.
+pub const SECURE_COOKIE_PREFIX: &str = "__Host-";
 /// How long the pre-login form token lives, in seconds.
 const FORM_TOKEN_TTL: u64 = 2 * 60 * 60;
 
@@ -29,6 +34,8 @@ pub(crate) struct Ctx {
     pub session_token: Option<String>,
     form_token: String,
     new_form_token: bool,
+    /// The browser spoke HTTPS: cookies are `Secure` and `__Host-` named.
+    secure: bool,
 }
 
 /// The value of cookie `name` in a `Cookie` header.
@@ -56,14 +63,20 @@ pub(crate) fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// `Set-Cookie` value of a new session.
-pub(crate) fn session_cookie(token: &str, ttl: u64) -> String {
-    format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={ttl}")
+/// The name of cookie `base` on a request over HTTPS (`secure`) or not.
+fn cookie_name(base: &str, secure: bool) -> String {
+    if secure {
+        format!("{SECURE_COOKIE_PREFIX}{base}")
+    } else {
+        base.to_owned()
+    }
 }
 
-/// `Set-Cookie` value that removes the session cookie.
-pub(crate) fn clear_session_cookie() -> String {
-    format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
+/// A `Set-Cookie` value: no script reads it, no other site's request carries it.
+fn set_cookie(base: &str, value: &str, max_age: u64, secure: bool) -> String {
+    let name = cookie_name(base, secure);
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{name}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}")
 }
 
 impl Ctx {
@@ -73,6 +86,16 @@ impl Ctx {
             Some(session) => &session.csrf,
             None => &self.form_token,
         }
+    }
+
+    /// `Set-Cookie` value of a new session.
+    pub fn session_cookie(&self, token: &str, ttl: u64) -> String {
+        set_cookie(SESSION_COOKIE, token, ttl, self.secure)
+    }
+
+    /// `Set-Cookie` value that removes the session cookie.
+    pub fn clear_session_cookie(&self) -> String {
+        set_cookie(SESSION_COOKIE, "", 0, self.secure)
     }
 
     /// The logged-in user's name.
@@ -94,9 +117,11 @@ impl Ctx {
     pub fn finish(&self, mut response: Response) -> Response {
         if self.new_form_token
             && self.session.is_none()
-            && let Ok(value) = HeaderValue::from_str(&format!(
-                "{FORM_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={FORM_TOKEN_TTL}",
-                self.form_token
+            && let Ok(value) = HeaderValue::from_str(&set_cookie(
+                FORM_COOKIE,
+                &self.form_token,
+                FORM_TOKEN_TTL,
+                self.secure,
             ))
         {
             response.headers_mut().append("set-cookie", value);
@@ -107,33 +132,41 @@ impl Ctx {
 
 /// The request's [`Ctx`], from its cookies.
 pub(crate) fn context(app: App) -> impl Filter<Extract = (Ctx,), Error = warp::Rejection> + Clone {
-    warp::header::optional::<String>("cookie").then(move |header: Option<String>| {
-        let app = app.clone();
-        async move {
-            let session_token = cookie(header.as_deref(), SESSION_COOKIE)
-                .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()));
-            let session = match session_token.clone() {
-                Some(token) => app
-                    .with_users(move |users| users.session(&token, now()))
-                    .await
-                    .unwrap_or_else(|e| {
-                        tracing::error!(error = %e, "session lookup failed");
-                        None
-                    }),
-                None => None,
-            };
-            let existing = cookie(header.as_deref(), FORM_COOKIE)
-                .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()));
-            let (form_token, new_form_token) = match existing {
-                Some(token) => (token, false),
-                None => (random_hex::<32>().unwrap_or_default(), true),
-            };
-            Ctx {
-                session,
-                session_token,
-                form_token,
-                new_form_token,
-            }
-        }
-    })
+    let over_https = warp::ext::optional::<crate::proxy::OverHttps>();
+    warp::header::optional::<String>("cookie")
+        .and(over_https)
+        .then(
+            move |header: Option<String>, over_https: Option<crate::proxy::OverHttps>| {
+                let app = app.clone();
+                let secure = over_https.is_some();
+                async move {
+                    let session_token =
+                        cookie(header.as_deref(), &cookie_name(SESSION_COOKIE, secure))
+                            .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()));
+                    let session = match session_token.clone() {
+                        Some(token) => app
+                            .with_users(move |users| users.session(&token, now()))
+                            .await
+                            .unwrap_or_else(|e| {
+                                tracing::error!(error = %e, "session lookup failed");
+                                None
+                            }),
+                        None => None,
+                    };
+                    let existing = cookie(header.as_deref(), &cookie_name(FORM_COOKIE, secure))
+                        .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()));
+                    let (form_token, new_form_token) = match existing {
+                        Some(token) => (token, false),
+                        None => (random_hex::<32>().unwrap_or_default(), true),
+                    };
+                    Ctx {
+                        session,
+                        session_token,
+                        form_token,
+                        new_form_token,
+                        secure,
+                    }
+                }
+            },
+        )
 }

@@ -5,7 +5,7 @@
 use super::network::start_miner;
 use super::{Form, PageError, html, layout, redirect, respond, with_cookie};
 use crate::app::App;
-use crate::session::{Ctx, clear_session_cookie, now, session_cookie};
+use crate::session::{Ctx, now};
 use crate::templates::*;
 use chain_core::keys::SecretKey;
 use chain_core::keystore;
@@ -152,7 +152,7 @@ pub(super) async fn register(ctx: Ctx, form: Form, app: App) -> Result<Response,
             .await?;
         Ok(with_cookie(
             redirect("/wallet"),
-            &session_cookie(&session.token, ttl),
+            &ctx.session_cookie(&session.token, ttl),
         ))
     };
     respond(&ctx, &app, result.await)
@@ -196,7 +196,7 @@ pub(super) async fn login(
         match logged_in.await {
             Ok(session) => Ok(with_cookie(
                 redirect("/wallet"),
-                &session_cookie(&session.token, ttl),
+                &ctx.session_cookie(&session.token, ttl),
             )),
             Err(Stop::User(UserError::WrongPassword)) => Ok(login_page(
                 &ctx,
@@ -254,5 +254,5 @@ pub(super) async fn logout(ctx: Ctx, form: Form, app: App) -> Result<Response, I
     if let Some(token) = ctx.session_token.clone() {
         let _ = app.with_users(move |u| u.delete_session(&token)).await;
     }
-    Ok(with_cookie(redirect("/"), &clear_session_cookie()))
+    Ok(with_cookie(redirect("/"), &ctx.clear_session_cookie()))
 }

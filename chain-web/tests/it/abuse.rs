@@ -1,8 +1,8 @@
 //! The HTTP server under abuse, over real sockets: requests never finished, idle connections,
 //! and more connections than the caps allow.
 
-use crate::support::{TestApp, wait_for};
-use chain_web::{RateQuotas, ServerLimits};
+use crate::support::{Setup, TestApp, wait_for};
+use chain_web::{RateQuotas, ServerOptions};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -35,22 +35,29 @@ fn read_until_closed(stream: &mut TcpStream) -> String {
     String::from_utf8_lossy(&answer).into_owned()
 }
 
+/// Sends `request` on a new connection from `local`; the whole answer.
+fn exchange(local: &str, to: SocketAddr, request: &str) -> String {
+    let mut stream = connect_from(local, to);
+    stream.write_all(request.as_bytes()).unwrap();
+    read_until_closed(&mut stream)
+}
+
 /// The status line of a `GET /` sent on a new connection from `local`.
 fn get_home(local: &str, to: SocketAddr) -> String {
-    let mut stream = connect_from(local, to);
-    stream
-        .write_all(b"GET / HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n")
-        .unwrap();
-    let answer = read_until_closed(&mut stream);
+    let answer = exchange(
+        local,
+        to,
+        "GET / HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n",
+    );
     answer.lines().next().unwrap_or_default().to_owned()
 }
 
 #[test]
 fn a_request_head_never_finished_and_an_idle_connection_are_closed_after_the_timeout() {
     let timeout = Duration::from_secs(1);
-    let app = TestApp::start_with_limits(ServerLimits {
+    let app = TestApp::start_with_server(ServerOptions {
         header_read_timeout: timeout,
-        ..ServerLimits::default()
+        ..ServerOptions::default()
     });
     let to = addr(&app);
 
@@ -74,10 +81,10 @@ fn a_request_head_never_finished_and_an_idle_connection_are_closed_after_the_tim
 
 #[test]
 fn connections_past_the_caps_are_refused_with_503_and_the_server_keeps_serving() {
-    let app = TestApp::start_with_limits(ServerLimits {
+    let app = TestApp::start_with_server(ServerOptions {
         max_connections: 6,
         max_connections_per_client: 4,
-        ..ServerLimits::default()
+        ..ServerOptions::default()
     });
     let to = addr(&app);
     // Four half-finished requests from one address: its cap. (The server takes connections in
@@ -117,14 +124,12 @@ fn post_from(
     head: &str,
     body: &str,
 ) -> (String, Option<String>) {
-    let mut stream = connect_from(local, to);
     let request = format!(
         "POST {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\n{head}\
          content-length: {}\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(request.as_bytes()).unwrap();
-    let answer = read_until_closed(&mut stream);
+    let answer = exchange(local, to, &request);
     let status = answer.lines().next().unwrap_or_default().to_owned();
     let retry_after = answer
         .lines()
@@ -190,11 +195,8 @@ fn api_writes_without_the_token_past_their_quota_answer_429_and_the_token_is_not
         let (status, _) = post_from("127.0.0.1", to, "/api/v1/mining", &operator, body);
         assert_eq!(status, "HTTP/1.1 200 OK");
     }
-    let mut stream = connect_from("127.0.0.1", to);
-    stream
-        .write_all(b"GET /api/v1/status HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n")
-        .unwrap();
-    let answer = read_until_closed(&mut stream);
+    let status = "GET /api/v1/status HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n";
+    let answer = exchange("127.0.0.1", to, status);
     assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
 }
 
@@ -225,4 +227,86 @@ fn user_miners_past_the_cap_do_not_start() {
         miners.start(2, "two", address(2), None).await.unwrap();
         miners.shutdown().await;
     });
+}
+
+/// The `Set-Cookie` line of `answer` for cookie `name`.
+fn set_cookie<'a>(answer: &'a str, name: &str) -> Option<&'a str> {
+    answer
+        .lines()
+        .filter_map(|line| line.strip_prefix("set-cookie: "))
+        .find(|cookie| cookie.starts_with(&format!("{name}=")))
+}
+
+#[test]
+fn behind_a_trusted_proxy_clients_are_told_apart_and_cookies_are_secure() {
+    let app = TestApp::start_with(Setup {
+        server: ServerOptions {
+            trusted_proxy: Some("127.0.0.1".parse().unwrap()),
+            ..ServerOptions::default()
+        },
+        rate_quotas: RateQuotas {
+            logins_per_minute: 2,
+            ..RateQuotas::default()
+        },
+        ..Setup::default()
+    });
+    let to = addr(&app);
+    let forwarded = |client: &str| {
+        format!("x-forwarded-for: 198.51.100.1, {client}\r\nx-forwarded-proto: https\r\n")
+    };
+    let get = |local: &str, head: &str| {
+        let request =
+            format!("GET /register HTTP/1.1\r\nhost: test\r\nconnection: close\r\n{head}\r\n");
+        exchange(local, to, &request)
+    };
+
+    // Over HTTPS (the proxy says so) the form cookie is `__Host-` and `Secure`; a stranger
+    // saying the same is not believed.
+    let page = get("127.0.0.1", &forwarded("203.0.113.7"));
+    let cookie = set_cookie(&page, "__Host-chain_form").expect("a secure form cookie");
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+    let stranger = get("127.0.0.2", &forwarded("203.0.113.7"));
+    let plain = set_cookie(&stranger, "chain_form").expect("a plain form cookie");
+    assert!(!plain.contains("Secure"), "{plain}");
+
+    // The secure form cookie is the one read back: registering over HTTPS logs in with a
+    // secure session cookie.
+    let token = cookie
+        .trim_start_matches("__Host-chain_form=")
+        .split(';')
+        .next()
+        .unwrap();
+    let body = format!("csrf={token}&username=proxied&password=password123");
+    let head = format!(
+        "{}cookie: __Host-chain_form={token}\r\ncontent-type: application/x-www-form-urlencoded\r\n",
+        forwarded("203.0.113.7")
+    );
+    let request = format!(
+        "POST /register HTTP/1.1\r\nhost: test\r\nconnection: close\r\n{head}\
+         content-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let answer = exchange("127.0.0.1", to, &request);
+    assert!(answer.starts_with("HTTP/1.1 303"), "{answer}");
+    let session = set_cookie(&answer, "__Host-chain_session").expect("a secure session");
+    assert!(session.ends_with("; Secure"), "{session}");
+
+    // Quotas count the forwarded client, not the proxy; a stranger's headers change nothing.
+    let login = "username=a&password=b";
+    let post = |local: &str, client: &str| {
+        let head = format!(
+            "{}content-type: application/x-www-form-urlencoded\r\n",
+            forwarded(client)
+        );
+        post_from(local, to, "/login", &head, login).0
+    };
+    for _ in 0..2 {
+        assert!(!post("127.0.0.1", "203.0.113.7").contains("429"));
+    }
+    assert!(post("127.0.0.1", "203.0.113.7").contains("429"));
+    assert!(!post("127.0.0.1", "203.0.113.8").contains("429"));
+    for client in ["192.0.2.1", "192.0.2.2"] {
+        assert!(!post("127.0.0.2", client).contains("429"));
+    }
+    assert!(post("127.0.0.2", "192.0.2.3").contains("429"));
 }

@@ -6,7 +6,7 @@ use chain_core::params::ChainParams;
 use chain_core::pow::CompactTarget;
 use chain_core::store::MemoryStore;
 use chain_net::{NodeConfig, NodeHandle};
-use chain_web::{ApiState, App, AppOptions, RateQuotas, ServerLimits};
+use chain_web::{ApiState, App, AppOptions, RateQuotas, ServerOptions};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -29,18 +29,18 @@ pub fn params() -> ChainParams {
 }
 
 /// How a [`TestApp`] differs from the defaults.
-struct Setup<'a> {
-    token: Option<&'a str>,
-    limits: ServerLimits,
-    rate_quotas: RateQuotas,
-    write_quota: Option<u32>,
+pub struct Setup<'a> {
+    pub token: Option<&'a str>,
+    pub server: ServerOptions,
+    pub rate_quotas: RateQuotas,
+    pub write_quota: Option<u32>,
 }
 
 impl Default for Setup<'_> {
     fn default() -> Self {
         Self {
             token: None,
-            limits: ServerLimits::default(),
+            server: ServerOptions::default(),
             rate_quotas: RateQuotas::default(),
             write_quota: Some(chain_web::api::DEFAULT_WRITES_PER_MINUTE),
         }
@@ -71,10 +71,10 @@ impl TestApp {
         })
     }
 
-    /// As [`TestApp::start`], the server within `limits`.
-    pub fn start_with_limits(limits: ServerLimits) -> Self {
+    /// As [`TestApp::start`], the server with `server`'s limits and proxy.
+    pub fn start_with_server(server: ServerOptions) -> Self {
         Self::start_with(Setup {
-            limits,
+            server,
             ..Setup::default()
         })
     }
@@ -97,10 +97,11 @@ impl TestApp {
         })
     }
 
-    fn start_with(setup: Setup<'_>) -> Self {
+    /// As [`TestApp::start`], set up as `setup` says.
+    pub fn start_with(setup: Setup<'_>) -> Self {
         let Setup {
             token,
-            limits,
+            server,
             rate_quotas,
             write_quota,
         } = setup;
@@ -124,7 +125,7 @@ impl TestApp {
                 password_cost: KdfParams::insecure_for_tests(),
                 miner_threads: 1,
                 session_ttl: 3600,
-                limits,
+                server,
                 rate_quotas,
                 ..AppOptions::default()
             };
