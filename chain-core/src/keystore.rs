@@ -16,7 +16,7 @@ use crate::hash::{from_hex as unhex, to_hex as hex};
 use crate::keys::SecretKey;
 use argon2::{Algorithm, Argon2, Params, Version};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use zeroize::Zeroizing;
@@ -147,6 +147,11 @@ fn derive(
     Ok(key)
 }
 
+/// The cipher keyed with `derived` (copied into the cipher only, which wipes it when dropped).
+fn cipher(derived: &Zeroizing<[u8; 32]>) -> Result<ChaCha20Poly1305, KeystoreError> {
+    ChaCha20Poly1305::new_from_slice(derived.as_slice()).map_err(|_| KeystoreError::Damaged("key"))
+}
+
 /// The associated data of a format 2 record for `address` (20 bytes).
 fn associated_data(address: &[u8]) -> Vec<u8> {
     [ASSOCIATED_DATA_TAG, address].concat()
@@ -164,8 +169,7 @@ pub fn encrypt(
     nonce: [u8; 12],
     kdf: KdfParams,
 ) -> Result<EncryptedKey, KeystoreError> {
-    let derived = derive(password, &salt, kdf)?;
-    let cipher = ChaCha20Poly1305::new(Key::from_slice(derived.as_ref()));
+    let cipher = cipher(&derive(password, &salt, kdf)?)?;
     let address = key.public_key().address();
     let plain = Zeroizing::new(key.to_bytes());
     let payload = Payload {
@@ -173,7 +177,7 @@ pub fn encrypt(
         aad: &associated_data(&address.0),
     };
     let ciphertext = cipher
-        .encrypt(Nonce::from_slice(&nonce), payload)
+        .encrypt(&Nonce::from(nonce), payload)
         .map_err(|_| KeystoreError::Damaged("encryption"))?;
     Ok(EncryptedKey {
         version: KEYSTORE_VERSION,
@@ -210,8 +214,8 @@ pub fn decrypt(record: &EncryptedKey, password: &[u8]) -> Result<SecretKey, Keys
         (2, None) => return Err(KeystoreError::Damaged("no address in a format 2 record")),
         _ => return Err(KeystoreError::Damaged("unknown record format")),
     };
-    let derived = derive(password, &salt, record.kdf)?;
-    let cipher = ChaCha20Poly1305::new(Key::from_slice(derived.as_ref()));
+    let cipher = cipher(&derive(password, &salt, record.kdf)?)?;
+    let nonce = Nonce::try_from(nonce.as_slice()).map_err(|_| KeystoreError::Damaged("nonce"))?;
     let aad = address.map(|a| associated_data(&a)).unwrap_or_default();
     let payload = Payload {
         msg: ciphertext.as_slice(),
@@ -219,7 +223,7 @@ pub fn decrypt(record: &EncryptedKey, password: &[u8]) -> Result<SecretKey, Keys
     };
     let plain = Zeroizing::new(
         cipher
-            .decrypt(Nonce::from_slice(&nonce), payload)
+            .decrypt(&nonce, payload)
             .map_err(|_| KeystoreError::WrongPassword)?,
     );
     let bytes: [u8; 32] = plain
@@ -314,14 +318,28 @@ mod tests {
     }
 
     #[test]
+    fn a_record_written_by_an_earlier_build_still_decrypts() {
+        // Written with argon2 0.5 and chacha20poly1305 0.10 (before the bump to 0.6 / 0.11):
+        // the same bytes must still come out.
+        let json = r#"{"version":2,"address":"75452e058dd8181336abfd016c4b67b8544fd96b","kdf":{"memory_kib":64,"passes":1,"lanes":1},"salt":"01010101010101010101010101010101","nonce":"020202020202020202020202","ciphertext":"903cbdf414de3e57c23dd478b00af58d854d4cfbbb251ceb32176e06fae9c8150e97879d5c1f27eaba2a565068266258"}"#;
+        let record: EncryptedKey = serde_json::from_str(json).unwrap();
+        let key = SecretKey::from_bytes([9u8; 32]).unwrap();
+        assert_eq!(
+            decrypt(&record, b"correct horse").unwrap().to_bytes(),
+            key.to_bytes()
+        );
+        let again = encrypt(&key, b"correct horse", [1u8; 16], [2u8; 12], record.kdf).unwrap();
+        assert_eq!(again, record, "encryption is unchanged too");
+    }
+
+    #[test]
     fn a_first_format_record_still_decrypts() {
         // What `encrypt` wrote before formats were numbered: no associated data, no address.
         let key = SecretKey::from_bytes([9u8; 32]).unwrap();
         let kdf = KdfParams::insecure_for_tests();
-        let derived = derive(b"pw", &[3u8; 16], kdf).unwrap();
-        let cipher = ChaCha20Poly1305::new(Key::from_slice(derived.as_ref()));
+        let cipher = cipher(&derive(b"pw", &[3u8; 16], kdf).unwrap()).unwrap();
         let ciphertext = cipher
-            .encrypt(Nonce::from_slice(&[4u8; 12]), key.to_bytes().as_slice())
+            .encrypt(&Nonce::from([4u8; 12]), key.to_bytes().as_slice())
             .unwrap();
         let json = format!(
             r#"{{"kdf":{{"memory_kib":64,"passes":1,"lanes":1}},"salt":"{}","nonce":"{}","ciphertext":"{}"}}"#,

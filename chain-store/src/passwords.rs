@@ -10,7 +10,7 @@
 
 use crate::error::{Error, corrupt};
 use crate::users::{MIN_PASSWORD_CHARS, UserError};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use chain_core::keystore::KdfParams;
 
@@ -51,11 +51,10 @@ impl Passwords {
     }
 
     fn hash_any(&self, password: &str) -> Result<HashedPassword, Error> {
-        let salt = SaltString::encode_b64(&crate::users::random::<16>()?)
-            .map_err(|e| corrupt(format!("salt: {e}")))?;
+        let salt = crate::users::random::<16>()?;
         let hash = self
             .argon2()?
-            .hash_password(password.as_bytes(), &salt)
+            .hash_password_with_salt(password.as_bytes(), &salt)
             .map_err(|e| corrupt(format!("password hash: {e}")))?;
         Ok(HashedPassword(hash.to_string()))
     }
@@ -84,8 +83,8 @@ impl Passwords {
             Some(hash) => (hash, true),
             None => (self.dummy.0.as_str(), false),
         };
-        let parsed =
-            PasswordHash::new(hash).map_err(|e| corrupt(format!("stored password hash: {e}")))?;
+        let parsed = argon2::password_hash::phc::PasswordHash::new(hash)
+            .map_err(|e| corrupt(format!("stored password hash: {e}")))?;
         let matches = self
             .argon2()?
             .verify_password(password.as_bytes(), &parsed)
@@ -101,6 +100,22 @@ impl Passwords {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hash_written_by_an_earlier_build_still_verifies() {
+        // Made by argon2 0.5 (before the bump to 0.6) at the tests' cost, salt 16 × 7.
+        let old = "$argon2id$v=19$m=64,t=1,p=1$BwcHBwcHBwcHBwcHBwcHBw$\
+                   bimQ738WSoM4YLjX4hSwVhzaGQZCL2z1+zpeUWKG/Sk";
+        let passwords = Passwords::new(KdfParams::insecure_for_tests()).unwrap();
+        passwords.verify(Some(old), "password1").unwrap();
+        assert!(passwords.verify(Some(old), "password2").is_err());
+        let again = passwords
+            .argon2()
+            .unwrap()
+            .hash_password_with_salt(b"password1", &[7u8; 16])
+            .unwrap();
+        assert_eq!(again.to_string(), old, "hashing is unchanged too");
+    }
 
     #[test]
     fn a_hash_verifies_its_password_only_and_an_unknown_user_never() {
