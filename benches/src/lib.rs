@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod chaos;
+pub mod devnet;
 pub mod latency;
 pub mod sys;
 pub mod withholder;

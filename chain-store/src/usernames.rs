@@ -10,9 +10,10 @@
 //!
 //! Uniqueness is on a *key*: the name case-folded, stripped of combining marks, then reduced to
 //! its confusable skeleton (UTS #39), so that `ALİCE`, `alice`, a full-width `Ａlice` and an
-//! all-Cyrillic lookalike are one account. Logins look names up by the same key. (Case is folded
-//! before the skeleton, so a capital `I` standing for an `l` is not caught: folding after it
-//! would make `ALICE` and `alice` two names.)
+//! all-Cyrillic lookalike are one account. Logins look names up by the same key. Case is folded
+//! before the skeleton (after it, `ALICE` and `alice` would differ: the skeleton takes a capital
+//! `I` for an `l`), so to catch a capital `I` standing for an `l` (`aIice`) the key writes `i`
+//! and `l` alike: `bill` and `biii` are then one name too, a small price.
 
 use crate::users::UserError;
 use unicode_normalization::UnicodeNormalization;
@@ -53,7 +54,11 @@ pub fn key(name: &str) -> String {
     let folded: String = name.nfkc().collect::<String>().to_lowercase();
     let unmarked: String = folded.nfd().filter(|c| !is_combining_mark(*c)).collect();
     let skeleton: String = skeleton(&unmarked).collect();
-    skeleton.to_lowercase()
+    skeleton
+        .to_lowercase()
+        .chars()
+        .map(|c| if c == 'i' { 'l' } else { c })
+        .collect()
 }
 
 #[cfg(test)]
@@ -69,6 +74,8 @@ mod tests {
             "\u{430}lice",                         // Cyrillic a
             "\u{ff21}lice",                        // full-width A
             "\u{430}\u{4cf}\u{456}\u{441}\u{435}", // all Cyrillic
+            "aIice",                               // a capital I for the l
+            "a1ice",                               // a digit one for the l
         ] {
             assert_eq!(key(lookalike), alice, "{lookalike:?}");
         }

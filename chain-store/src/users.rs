@@ -10,7 +10,8 @@
 //! - usernames are unique whatever their case, width, accents or lookalike letters (a key per
 //!   name, [`crate::usernames`]), so `ALİCE` or a Cyrillic `аlice` cannot pose as `alice`;
 //!   databases of schema 1 are given their keys when opened (two old names that share one keep
-//!   their accounts, the later with its id in its key, and no new name can join them).
+//!   their accounts, the later with its id in its key, and no new name can join them), and
+//!   those of schema 2 get them again by the stricter key of schema 3 (`i` and `l` alike).
 //!
 //! The schema is versioned as the chain store's is (`user_version`, one transaction per
 //! migration, its own `application_id` so the two files cannot be swapped). Like
@@ -29,7 +30,7 @@ use thiserror::Error;
 /// The `application_id` of a user database ("CHNU").
 pub const USERS_APPLICATION_ID: i32 = 0x4348_4e55;
 
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The user database's schema version this program writes.
 pub const USERS_SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -74,6 +75,13 @@ DELETE FROM login_attempts;
 ALTER TABLE login_attempts ADD COLUMN client TEXT NOT NULL DEFAULT '';
 DROP INDEX login_attempts_by_name;
 CREATE INDEX login_attempts_by_name ON login_attempts (username, client, time);
+";
+
+/// Name keys recomputed: a capital `I` standing for an `l` now shares the `l`'s key
+/// (`crate::usernames::key`). Attempts were counted under the old keys.
+const V3: &str = "
+DROP INDEX users_by_name_key;
+DELETE FROM login_attempts;
 ";
 
 /// Failed logins allowed per username within [`THROTTLE_WINDOW`] before logins are refused.
@@ -629,7 +637,7 @@ fn migrate(conn: &mut Connection, create: bool) -> Result<(), Error> {
         let to = from as u32 + 1;
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute_batch(script)?;
-        if to == 2 {
+        if to == 2 || to == 3 {
             fill_name_keys(&tx)?;
         }
         if create && from == 0 {
@@ -812,6 +820,47 @@ mod tests {
             register(&mut store, "aLiCe", "password1"),
             Err(UserError::UsernameTaken(_))
         ));
+    }
+
+    #[test]
+    fn a_second_schema_database_gets_the_keys_that_catch_a_capital_i_for_an_l() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.sqlite");
+        {
+            // Schema 2's keys: `aIice` was not `alice`'s lookalike yet.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(V1).unwrap();
+            conn.execute_batch(V2).unwrap();
+            conn.pragma_update(None, "application_id", USERS_APPLICATION_ID)
+                .unwrap();
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            let key = SecretKey::from_bytes([9u8; 32]).unwrap();
+            let record = serde_json::to_string(&key_record(&key, "password1")).unwrap();
+            for (name, old_key) in [("alice", "alice"), ("aIice", "aiice"), ("bob", "bob")] {
+                conn.execute(
+                    "INSERT INTO users (username, password_hash, address, secret_key, created,
+                                        name_key)
+                     VALUES (?1, 'x', 'addr', ?2, 1, ?3)",
+                    [name, &record, old_key],
+                )
+                .unwrap();
+            }
+            conn.execute_batch("CREATE UNIQUE INDEX users_by_name_key ON users (name_key);")
+                .unwrap();
+        }
+        let mut store = UserStore::open(&path, KdfParams::insecure_for_tests()).unwrap();
+        assert_eq!(store.user_by_name("alice").unwrap().unwrap().id, 1);
+        assert_eq!(store.user_by_name("aIice").unwrap().unwrap().id, 2);
+        assert_eq!(store.user_by_name("BOB").unwrap().unwrap().id, 3);
+        for lookalike in ["ailce", "AIICE", "a1ice"] {
+            assert!(
+                matches!(
+                    register(&mut store, lookalike, "password1"),
+                    Err(UserError::UsernameTaken(_))
+                ),
+                "{lookalike}"
+            );
+        }
     }
 
     #[test]

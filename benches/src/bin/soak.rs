@@ -18,6 +18,7 @@
 //! with those a third of the way in (after warm-up), and fails if memory grew by more than a
 //! quarter or descriptors by more than 16.
 
+use benches::devnet::{Browser, Devnet, csrf_of, wait_until_serving};
 use benches::sys;
 use chain_core::address::Address;
 use chain_core::encode::Encode;
@@ -30,7 +31,7 @@ use serde_json::{Value, json};
 use std::error::Error;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -61,96 +62,6 @@ fn options() -> Result<Options> {
         .into());
     }
     Ok(options)
-}
-
-/// `count` consecutive free loopback ports.
-fn free_ports(count: u16, from: u16) -> Result<u16> {
-    let mut base = from;
-    while base < 60_000 {
-        if (base..base + count).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
-            return Ok(base);
-        }
-        base += count + 1;
-    }
-    Err("no free ports".into())
-}
-
-/// The devnet process, killed if the harness fails before stopping it.
-struct Devnet(Child);
-
-impl Drop for Devnet {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A small HTTP client that keeps cookies, for the pages.
-struct Browser {
-    agent: ureq::Agent,
-    base: String,
-    cookies: Vec<(String, String)>,
-}
-
-impl Browser {
-    fn new(base: &str) -> Self {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_global(Some(Duration::from_secs(10)))
-            .build()
-            .into();
-        Self {
-            agent,
-            base: base.to_string(),
-            cookies: Vec::new(),
-        }
-    }
-
-    fn keep(&mut self, response: ureq::http::Response<ureq::Body>) -> Result<(u16, String)> {
-        for value in response.headers().get_all("set-cookie") {
-            let pair = value.to_str()?.split(';').next().unwrap_or_default();
-            if let Some((name, value)) = pair.split_once('=') {
-                self.cookies.retain(|(n, _)| n != name);
-                self.cookies.push((name.to_string(), value.to_string()));
-            }
-        }
-        let status = response.status().as_u16();
-        Ok((status, response.into_body().read_to_string()?))
-    }
-
-    fn cookie(&self) -> String {
-        let pairs: Vec<String> = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        pairs.join("; ")
-    }
-
-    fn get(&mut self, path: &str) -> Result<(u16, String)> {
-        let response = self
-            .agent
-            .get(format!("{}{path}", self.base))
-            .header("cookie", self.cookie())
-            .call()?;
-        self.keep(response)
-    }
-
-    fn post_form(&mut self, path: &str, form: &[(&str, &str)]) -> Result<(u16, String)> {
-        let response = self
-            .agent
-            .post(format!("{}{path}", self.base))
-            .header("cookie", self.cookie())
-            .send_form(form.iter().copied())?;
-        self.keep(response)
-    }
-}
-
-/// The value of the first `name="csrf" value="..."` in a page.
-fn csrf_of(page: &str) -> Option<String> {
-    let rest = page.split_once("name=\"csrf\" value=\"")?.1;
-    Some(rest[..rest.find('"')?].to_string())
 }
 
 fn get_json(agent: &ureq::Agent, url: &str) -> Result<Value> {
@@ -344,43 +255,10 @@ struct Sample {
     height: u64,
 }
 
-fn wait_until_serving(api: &str, token: &std::path::Path, devnet: &mut Devnet) -> Result<()> {
-    let agent = ureq::Agent::new_with_defaults();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while get_json(&agent, &format!("{api}/status")).is_err() || !token.is_file() {
-        if let Some(status) = devnet.0.try_wait()? {
-            return Err(format!("the devnet exited at start: {status}").into());
-        }
-        if Instant::now() > deadline {
-            return Err("the devnet's API did not answer within 120 s".into());
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    Ok(())
-}
-
 fn main() -> Result<()> {
     let options = options()?;
     let dir = tempfile::tempdir()?;
-    let p2p = free_ports(options.nodes, 27_410)?;
-    let api_port = free_ports(options.nodes, 28_080)?;
-    let log = std::fs::File::create(dir.path().join("devnet.log"))?;
-    let mut devnet = Devnet(
-        Command::new(&options.chain)
-            .arg("devnet")
-            .arg("--nodes")
-            .arg(options.nodes.to_string())
-            .arg("--data-dir")
-            .arg(dir.path().join("devnet"))
-            .arg("--p2p-port")
-            .arg(p2p.to_string())
-            .arg("--api-port")
-            .arg(api_port.to_string())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()?,
-    );
+    let (mut devnet, _p2p, api_port) = Devnet::start(&options.chain, options.nodes, dir.path())?;
     let pid = devnet.0.id();
     let base = format!("http://127.0.0.1:{api_port}");
     let api = format!("{base}/api/v1");
