@@ -4,6 +4,7 @@
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod logging;
 pub mod wallet;
 
 use crate::error::CliError;
@@ -110,6 +111,15 @@ pub async fn start_node(options: NodeOptions) -> Result<RunningNode, CliError> {
     let node = chain_net::start(config, store)
         .await
         .map_err(|e| CliError::Other(format!("cannot start the node: {e}")))?;
+    if !options.api.ip().is_loopback() {
+        tracing::warn!(
+            address = %options.api,
+            "the API{} listens beyond this machine: anyone who reaches it can read the chain{}; \
+             changes need the API token",
+            if options.web.is_some() { " and web" } else { "" },
+            if options.web.is_some() { " and use the web pages" } else { "" },
+        );
+    }
     let (stop_api, stopped) = tokio::sync::oneshot::channel::<()>();
     let state = chain_web::ApiState::new(node.clone(), Some(Arc::from(token.as_str())));
     let shutdown = async move {

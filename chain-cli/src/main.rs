@@ -2,6 +2,7 @@
 
 use chain_cli::client::Client;
 use chain_cli::error::CliError;
+use chain_cli::logging::LogFormat;
 use chain_cli::wallet::Wallet;
 use chain_cli::{NodeOptions, start_node};
 use chain_core::address::Address;
@@ -42,6 +43,17 @@ struct Cli {
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// How a running node (`node`, `devnet`) logs to standard error: one text line, or one JSON
+    /// object, per event. What it logs: `CHAIN_LOG`, else `RUST_LOG`, else `info` (tracing's
+    /// filter syntax, e.g. `debug` or `warn,chain_web=info`).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "CHAIN_LOG_FORMAT",
+        default_value_t
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -100,8 +112,13 @@ enum Command {
         /// API listen address.
         #[arg(long, env = "CHAIN_API", default_value = "127.0.0.1:8080")]
         api: SocketAddr,
+        /// Serve the web wallet and explorer too, on the API's address (their users and miners
+        /// in `<data dir>/web`), as `chain devnet` does on its first node.
+        #[arg(long, env = "CHAIN_WEB")]
+        web: bool,
         /// A reverse proxy in front of the API (an IP address): on its connections only,
-        /// `X-Forwarded-For` names the client (for rate limits and logs).
+        /// `X-Forwarded-For` names the client (for rate limits and logs) and
+        /// `X-Forwarded-Proto: https` makes the web's cookies `Secure` with the `__Host-` prefix.
         #[arg(long, env = "CHAIN_TRUSTED_PROXY")]
         trusted_proxy: Option<std::net::IpAddr>,
         /// Only with `--network regtest`: every block at this fixed, harder target (compact
@@ -388,6 +405,9 @@ fn token(cli: &Cli) -> Result<Option<String>, CliError> {
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
+    if matches!(cli.command, Command::Node { .. } | Command::Devnet { .. }) {
+        chain_cli::logging::init(cli.log_format)?;
+    }
     let token = token(&cli)?;
     let client = || Client::new(&cli.node, token.clone());
     match cli.command {
@@ -417,6 +437,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             miner_address,
             threads,
             api,
+            web,
             trusted_proxy,
             regtest_bits,
         } => {
@@ -435,12 +456,12 @@ fn run(cli: Cli) -> Result<(), CliError> {
             };
             run_nodes(vec![NodeOptions {
                 params,
+                web: web.then(|| data_dir.join("web")),
                 data_dir,
                 listen,
                 peers,
                 mining,
                 api,
-                web: None,
                 trusted_proxy,
             }])
         }
@@ -840,12 +861,11 @@ fn devnet(
     run_nodes(options)
 }
 
+/// Seconds between status lines when standard error is not a terminal.
+const PLAIN_STATUS_EVERY: u64 = 30;
+
 /// Runs nodes until Ctrl-C, printing where they are and a live status line.
 fn run_nodes(options: Vec<NodeOptions>) -> Result<(), CliError> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("CHAIN_LOG"))
-        .with_writer(std::io::stderr)
-        .try_init();
     let runtime = runtime()?;
     runtime.block_on(async move {
         // Listen for Ctrl-C (and SIGTERM) before anything starts, so a stop request during start-up
@@ -880,8 +900,14 @@ fn run_nodes(options: Vec<NodeOptions>) -> Result<(), CliError> {
             running.push(node);
         }
         println!("api token of each node: <data>/api-token; stop with Ctrl-C");
+        // On a terminal, a live status line; elsewhere (a service, a log file) the same line
+        // logged every `PLAIN_STATUS_EVERY` seconds.
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
         let bar = indicatif::ProgressBar::new_spinner();
-        bar.enable_steady_tick(Duration::from_millis(250));
+        if terminal {
+            bar.enable_steady_tick(Duration::from_millis(250));
+        }
+        let mut ticks: u64 = 0;
         let mut last_heights: Vec<Option<(u64, std::time::Instant)>> = vec![None; running.len()];
         loop {
             let mut parts = Vec::new();
@@ -921,7 +947,12 @@ fn run_nodes(options: Vec<NodeOptions>) -> Result<(), CliError> {
                     status.peers
                 ));
             }
-            bar.set_message(parts.join(" | "));
+            if terminal {
+                bar.set_message(parts.join(" | "));
+            } else if ticks.is_multiple_of(PLAIN_STATUS_EVERY) {
+                tracing::info!(target: "chain", "{}", parts.join(" | "));
+            }
+            ticks += 1;
             tokio::select! {
                 _ = stop.recv() => break,
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}

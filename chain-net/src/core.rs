@@ -80,6 +80,8 @@ pub(crate) struct Core<S: Store> {
     node: Node<S>,
     connections: HashMap<PeerId, Connection>,
     events: broadcast::Sender<NodeEvent>,
+    /// Words the events for the log.
+    event_log: crate::event_log::EventLog,
     dial: Box<dyn Fn(SocketAddr) + Send>,
     inputs: mpsc::Sender<Input>,
     listen: Option<SocketAddr>,
@@ -107,6 +109,7 @@ impl<S: Store> Core<S> {
             node,
             connections: HashMap::new(),
             events,
+            event_log: crate::event_log::EventLog::default(),
             dial,
             inputs,
             listen,
@@ -268,6 +271,7 @@ impl<S: Store> Core<S> {
             }
             Output::Connect(addr) => (self.dial)(addr),
             Output::Event(event) => {
+                self.event_log.note(&event, std::time::Instant::now());
                 let _ = self.events.send(event);
             }
             Output::Mine(job) => {

@@ -25,6 +25,7 @@ mod command;
 pub mod connection;
 mod core;
 mod error;
+mod event_log;
 mod handle;
 mod miner;
 mod node;

@@ -44,6 +44,49 @@ pub struct NodeStatus {
     pub listen: Option<String>,
 }
 
+/// Whether a node serves its chain: no block download under way, its lookup indexes caught
+/// up ([`NodeStatus::readiness`]; the web's `GET /readyz`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Readiness {
+    /// Ready to serve.
+    pub ready: bool,
+    /// Why not, when not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    /// Tip height.
+    pub height: Height,
+    /// The best header known (above the tip when blocks are still coming, or when the peer
+    /// that announced them left before sending them).
+    pub best_header_height: Height,
+    /// Where the lookup indexes are.
+    pub indexed_height: Height,
+}
+
+impl NodeStatus {
+    /// Whether this node serves its chain: it is downloading no block (none queued, none asked
+    /// of a peer) and its lookup indexes have caught up. A node that knows no better chain than
+    /// its own is ready, alone or not. Headers whose blocks no connected peer serves (their
+    /// announcer left) do not hold it back, since it has nothing to wait for: they show as
+    /// `best_header_height` above `height`, and a peer that brings those blocks makes the
+    /// node sync, and not ready, again.
+    pub fn readiness(&self) -> Readiness {
+        let reason = if self.syncing {
+            Some("syncing: blocks are being downloaded")
+        } else if self.indexed_height < self.height {
+            Some("indexing: transfers and histories of the last blocks cannot be looked up yet")
+        } else {
+            None
+        };
+        Readiness {
+            ready: reason.is_none(),
+            reason,
+            height: self.height,
+            best_header_height: self.best_header_height,
+            indexed_height: self.indexed_height,
+        }
+    }
+}
+
 /// The local miner's state.
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct MiningStatus {

@@ -1,7 +1,7 @@
 //! [`App`]: the whole web application (pages, API, user database, user miners) and
 //! [`serve_app`], the one entry point that serves it.
 
-use crate::api::{self, ApiState};
+use crate::api::ApiState;
 use crate::miners::MinerManager;
 use chain_core::address::Address;
 use chain_core::keystore::KdfParams;
@@ -226,14 +226,15 @@ pub fn app_routes(
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone {
     let api = warp::path::full()
         .and_then(|path: warp::path::FullPath| async move {
-            if path.as_str().starts_with("/api/") {
+            let path = path.as_str();
+            if path.starts_with("/api/") || crate::ops::PATHS.contains(&path) {
                 Ok(())
             } else {
                 Err(warp::reject::not_found())
             }
         })
         .untuple_one()
-        .and(api::routes(app.api.clone()).recover(api::recover))
+        .and(crate::json_routes(app.api.clone()))
         .map(Reply::into_response)
         .boxed();
     let pages = crate::pages::routes(app)

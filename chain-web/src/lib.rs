@@ -5,7 +5,8 @@
 //!
 //! Two entry points: [`serve`] serves the API alone (a plain node); [`serve_app`] serves the
 //! whole [`App`], pages and API, with its user database (`chain_store::UserStore`) and the
-//! user miners ([`miners::MinerManager`]).
+//! user miners ([`miners::MinerManager`]). Both serve the operator endpoints `GET /healthz`
+//! and `GET /readyz` (`ops.rs`).
 //!
 //! Main decisions:
 //! - pages are rendered on the server from askama templates (checked at compile time, every
@@ -25,6 +26,7 @@ mod error;
 mod events;
 mod kdf_gate;
 pub mod miners;
+mod ops;
 mod pages;
 mod proxy;
 mod server;
@@ -69,9 +71,16 @@ pub async fn serve_with(
     options: ServerOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let routes = api::routes(state)
+    server::serve(addr, json_routes(state), options, shutdown).await
+}
+
+/// The API under `/api/v1` and the operator endpoints (`/healthz`, `/readyz`), every refusal a
+/// JSON error.
+fn json_routes(state: ApiState) -> warp::filters::BoxedFilter<(warp::reply::Response,)> {
+    ops::routes(state.clone())
+        .or(api::routes(state))
+        .unify()
         .recover(api::recover)
         .map(Reply::into_response)
-        .boxed();
-    server::serve(addr, routes, options, shutdown).await
+        .boxed()
 }

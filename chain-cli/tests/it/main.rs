@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -29,10 +30,27 @@ struct Running {
 }
 
 impl Running {
-    fn start(mut command: Command, expected_nodes: usize) -> Self {
+    fn start(command: Command, expected_nodes: usize) -> Self {
+        Self::start_with_stderr(command, expected_nodes, Stdio::null())
+    }
+
+    /// As [`Running::start`], its log (standard error, a pipe: no terminal) sent line by line.
+    fn start_logged(command: Command, expected_nodes: usize) -> (Self, Receiver<String>) {
+        let mut running = Self::start_with_stderr(command, expected_nodes, Stdio::piped());
+        let stderr = running.child.stderr.take().unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = sender.send(line);
+            }
+        });
+        (running, receiver)
+    }
+
+    fn start_with_stderr(mut command: Command, expected_nodes: usize, stderr: Stdio) -> Self {
         let mut child = command
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
@@ -434,4 +452,122 @@ fn a_regtest_node_mines_at_the_bits_it_is_given_and_other_networks_refuse_them()
         .output()
         .unwrap();
     assert_eq!(too_hard.status.code(), Some(2));
+}
+
+/// Reads `log` until a line satisfies `wanted` (60 s at most); the line.
+fn log_line(log: &Receiver<String>, what: &str, mut wanted: impl FnMut(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match log.recv_timeout(left) {
+            Ok(line) if wanted(&line) => return line,
+            Ok(_) => {}
+            Err(_) => panic!("no log line {what} within 60 s"),
+        }
+    }
+}
+
+/// A loopback port free now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// GET `path` on `api` (host:port): the status code and the body.
+fn get(api: &str, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(api).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let code = answer.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = answer
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    (code, body)
+}
+
+#[test]
+fn a_node_without_a_terminal_logs_blocks_and_peers_at_info_serves_its_web_and_answers_health_checks()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let alice = wallet_new(dir, "w.json", "alice");
+    let a_port = free_port();
+    let node = |name: &str, listen: String, extra: &[&str]| {
+        let mut command = chain(dir);
+        // Nothing asked of the log: the default (INFO) applies.
+        command.env_remove("CHAIN_LOG").env_remove("RUST_LOG");
+        command.args([
+            "node",
+            "--network",
+            "regtest",
+            "--regtest-bits",
+            "0x1f00ffff",
+            "--data-dir",
+            name,
+            "--listen",
+            &listen,
+            "--api",
+            "127.0.0.1:0",
+        ]);
+        command.args(extra);
+        command
+    };
+    let a = node(
+        "a",
+        format!("127.0.0.1:{a_port}"),
+        &["--mine", "--miner-address", &alice],
+    );
+    let (a, a_log) = Running::start_logged(a, 1);
+    // A block connected, and the status line (without a terminal, a plain log line), in
+    // either order.
+    let (mut block, mut status) = (false, false);
+    log_line(&a_log, "of a block connected and of status", |line| {
+        block |= line.contains(" INFO chain_net: block connected height=");
+        status |= line.contains(" INFO chain: node 0: height");
+        block && status
+    });
+
+    let peer = format!("127.0.0.1:{a_port}");
+    let b = node(
+        "b",
+        "127.0.0.1:0".into(),
+        &["--peer", &peer, "--log-format", "json", "--web"],
+    );
+    let (b, b_log) = Running::start_logged(b, 1);
+    let joined = log_line(&b_log, "of the peer joining", |line| {
+        line.contains("peer joined")
+    });
+    let joined: Value = serde_json::from_str(&joined).expect("a JSON log line");
+    assert_eq!(joined["level"], "INFO");
+    assert_eq!(joined["fields"]["addr"], peer.as_str());
+    log_line(&b_log, "of a block connected on the follower", |line| {
+        line.contains("block connected")
+    });
+
+    let b_api = b.apis[0].clone();
+    assert_eq!(get(&b_api, "/healthz"), (200, r#"{"alive":true}"#.into()));
+    // `--web`: the wallet and explorer beside the API.
+    let (code, home) = get(&b_api, "/");
+    assert_eq!(code, 200);
+    assert!(home.contains("<html"), "{home}");
+    // Once the miner is gone the follower holds all it knows of: ready.
+    a.stop();
+    log_line(&b_log, "of the peer leaving", |line| {
+        line.contains("peer left")
+    });
+    wait_until("the follower ready", || get(&b_api, "/readyz").0 == 200);
+    b.stop();
 }

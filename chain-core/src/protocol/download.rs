@@ -21,9 +21,19 @@ impl<S: Store> Protocol<S> {
         behind > self.config.max_in_flight_per_peer as u64
     }
 
-    /// Whether blocks are still being downloaded.
+    /// Whether blocks are being downloaded: some are asked of a peer, or queued while a
+    /// connected peer has them. Blocks queued that no connected peer has (their announcer left
+    /// before sending them) are not a download: the node waits for nobody until a peer that has
+    /// them comes.
     pub fn is_syncing(&self) -> bool {
-        !self.queue.is_empty() || !self.in_flight.is_empty()
+        !self.in_flight.is_empty()
+            || self.peers.values().filter(|p| p.ready).any(|p| {
+                p.pending_blocks.iter().any(|hash| {
+                    self.headers
+                        .get(hash)
+                        .is_some_and(|pending| self.queue.contains(&(pending.height, *hash)))
+                })
+            })
     }
 
     /// Takes `hash` back from `peer` if it had the request, and queues it again.

@@ -266,3 +266,29 @@ fn a_staller_is_not_dialled_again_at_once() {
         "dialled again: {dials:?}"
     );
 }
+
+#[test]
+fn blocks_no_connected_peer_has_are_not_a_sync_until_a_peer_that_has_them_comes() {
+    // A peer announces 300 blocks and holds them back: queued and asked for, a sync.
+    let peers = BTreeMap::from([(1, Serves::HeadersOnly), (2, Serves::Blocks)]);
+    let (source, mut node) = syncing_from(300, &BTreeMap::from([(1, Serves::HeadersOnly)]));
+    assert_eq!(node.best_header_height(), Height(300));
+    assert!(node.is_syncing());
+    // It leaves: the blocks stay wanted, but nobody has them to wait for (the node reported
+    // itself syncing, and its readiness 503, for as long as it stayed alone).
+    node.disconnected(1, NOW + 1);
+    assert!(!node.is_syncing(), "a sync with no source");
+    assert_eq!(node.best_header_height(), Height(300));
+    // A peer that has them comes: a sync again, and it completes.
+    connect(&mut node, 2, &source, NOW + 2);
+    node.received(
+        2,
+        Message::Inv(vec![Inventory::Block(source.tip())]),
+        NOW + 2,
+    )
+    .unwrap();
+    assert!(node.is_syncing());
+    serve(&mut node, &source, &peers, NOW + 2);
+    assert_eq!(node.ledger().chain().tip().height, Height(300));
+    assert!(!node.is_syncing());
+}

@@ -146,6 +146,12 @@ async fn a_late_node_syncs_2000_blocks_then_follows_the_tip() {
     // A mines a few more blocks (on regtest, as many as it finds before it is told to stop).
     let mined = mine_until(&a, address(1), Height(2_003)).await;
     wait_for_tip("the late node following A", &[&b], mined.tip).await;
+    let ready = wait_for("the late node ready", 30, || {
+        let b = b.clone();
+        async move { Some(b.status().await.ok()?.readiness()).filter(|r| r.ready) }
+    })
+    .await;
+    assert_eq!(ready.height, ready.best_header_height);
     for who in [address(1), address(9)] {
         assert_eq!(
             b.account(who).await.unwrap().balance,
@@ -191,6 +197,12 @@ async fn a_sync_that_stalls_far_behind_still_brings_the_indexes_to_what_the_node
     .await;
     assert_eq!(status.height, Height(100));
     assert_eq!(status.best_header_height, Height(300), "still far behind");
+    let readiness = status.readiness();
+    assert!(
+        !readiness.ready,
+        "a node 200 blocks behind its best header is not ready"
+    );
+    assert!(readiness.reason.unwrap().starts_with("syncing"));
     let history = b.history(address(9), None, 3).await.unwrap();
     assert_eq!(
         history.items.iter().map(|e| e.height).collect::<Vec<_>>(),

@@ -517,3 +517,23 @@ fn mining_peers_events_openapi_and_unknown_routes() {
     let (code, _) = api.post_raw("/status", Some(TOKEN), "{}");
     assert_eq!(code, 405);
 }
+
+#[test]
+fn health_and_readiness_answer_at_the_root_without_a_token() {
+    let app = TestApp::start_with_token(Some(TOKEN));
+    let api = Api::new(&app);
+    let root =
+        |path: &str| Api::answer(api.agent.get(format!("{}{path}", app.url)).call().unwrap());
+    assert_eq!(
+        root("/healthz"),
+        (200, serde_json::json!({ "alive": true }))
+    );
+    // A node that knows no better chain than its own is ready.
+    let (code, ready) = root("/readyz");
+    assert_eq!(code, 200, "{ready}");
+    assert_eq!(ready["ready"], true);
+    assert_eq!(ready["height"], ready["best_header_height"]);
+    assert!(ready.get("reason").is_none(), "{ready}");
+    // The pages' server answers them too, not with its HTML 404.
+    assert_eq!(root("/readyz?x=1").0, 200);
+}
