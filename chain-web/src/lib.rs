@@ -19,6 +19,7 @@
 //!   limits per client address on the forms anyone can post (`throttle.rs`), a bound on the
 //!   Argon2 work at once (`kdf_gate.rs`), a cap on user miners (`miners.rs`); `docs/RELIABILITY.md`, "The front door under abuse".
 
+mod admission;
 pub mod api;
 mod app;
 mod charts;

@@ -13,21 +13,22 @@
 //! request's head, and an idle keep-alive connection is closed after as long; at most
 //! [`ServerOptions::max_connections`] connections are open at once, and at most
 //! [`ServerOptions::max_connections_per_client`] from one address, so that one client cannot take
-//! them all (nor the process's file descriptors, which the node's peer port needs too). A
-//! connection past a cap is answered `503 Service Unavailable` at once and closed. Only HTTP/1.1
-//! is served: browsers speak HTTP/2 only over TLS, and a plain-text HTTP/2 connection has no
-//! header timeout to bound it.
+//! them all (nor the process's file descriptors, which the node's peer port needs too). At the
+//! total cap a newcomer takes the place of the oldest connection that has not sent a request
+//! head (`admission.rs`), so half-open connections from many addresses cannot shut the door
+//! either. A connection past a cap is answered `503 Service Unavailable` at once and closed.
+//! Only HTTP/1.1 is served: browsers speak HTTP/2 only over TLS, and a plain-text HTTP/2
+//! connection has no header timeout to bound it.
 //!
 //! Every request carries its client's address ([`ClientAddr`], for the handlers' limits) and is
 //! logged with it under `chain_web`: method, path, status and time taken. Behind a trusted
 //! reverse proxy ([`ServerOptions::trusted_proxy`]) that address is the one the proxy forwards,
 //! and the proxy itself is exempt from the per-client connection cap (`proxy.rs`).
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use warp::filters::BoxedFilter;
@@ -81,66 +82,6 @@ impl Default for ServerOptions {
 /// `warp::ext::get::<ClientAddr>()`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub SocketAddr);
-
-/// The connections open now, in all and by client address.
-#[derive(Debug, Default)]
-struct Open {
-    total: usize,
-    by_client: HashMap<IpAddr, usize>,
-}
-
-/// Counts open connections against the caps.
-#[derive(Debug, Clone)]
-struct Admission {
-    options: ServerOptions,
-    open: Arc<Mutex<Open>>,
-}
-
-/// An admitted connection's place under the caps, given back when it is dropped.
-struct Admitted {
-    open: Arc<Mutex<Open>>,
-    client: IpAddr,
-}
-
-impl Admission {
-    /// A place for a connection from `client`, or `None` when a cap is reached.
-    fn admit(&self, client: IpAddr) -> Option<Admitted> {
-        let mut open = self
-            .open
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let from_client = open.by_client.get(&client).copied().unwrap_or(0);
-        // All of a proxy's clients come from its address: only the total cap applies to it.
-        let per_client_cap = self.options.trusted_proxy != Some(client);
-        if open.total >= self.options.max_connections
-            || (per_client_cap && from_client >= self.options.max_connections_per_client)
-        {
-            return None;
-        }
-        open.total += 1;
-        open.by_client.insert(client, from_client + 1);
-        Some(Admitted {
-            open: self.open.clone(),
-            client,
-        })
-    }
-}
-
-impl Drop for Admitted {
-    fn drop(&mut self) {
-        let mut open = self
-            .open
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        open.total = open.total.saturating_sub(1);
-        if let Some(count) = open.by_client.get_mut(&self.client) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                open.by_client.remove(&self.client);
-            }
-        }
-    }
-}
 
 /// Connections being refused at once, at most: past it a connection is closed without a word.
 const MAX_REFUSING: usize = 64;
@@ -196,10 +137,7 @@ async fn run(
     options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let admission = Admission {
-        options,
-        open: Arc::default(),
-    };
+    let admission = crate::admission::Admission::new(options);
     let refusing = Arc::new(tokio::sync::Semaphore::new(MAX_REFUSING));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut connections = tokio::task::JoinSet::new();
@@ -225,10 +163,12 @@ async fn run(
             refuse(stream, client, &refusing);
             continue;
         };
+        let state = admitted.state.clone();
         let service = WithClient {
             inner: hyper_util::service::TowerToHyperService::new(warp::service(routes.clone())),
             peer: client,
             trusted_proxy: options.trusted_proxy,
+            state: state.clone(),
         };
         let watcher = graceful.watcher();
         // Forget the connections that have ended, so the set holds only open ones.
@@ -244,8 +184,15 @@ async fn run(
             let connection = builder
                 .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(stream), service)
                 .into_owned();
-            if let Err(error) = watcher.watch(connection).await {
-                tracing::debug!(error, "a connection ended before its response was complete");
+            tokio::select! {
+                served = watcher.watch(connection) => if let Err(error) = served {
+                    tracing::debug!(error, "a connection ended before its response was complete");
+                },
+                () = state.evicted() => tracing::debug!(
+                    target: "chain_web",
+                    %client,
+                    "connection closed to make room: no request head after the others"
+                ),
             }
             drop(admitted);
         });
@@ -271,6 +218,8 @@ struct WithClient<S> {
     /// The connection's other end.
     peer: SocketAddr,
     trusted_proxy: Option<IpAddr>,
+    /// Told when a request head has come (such a connection is never closed for a newcomer).
+    state: Arc<crate::admission::ConnectionState>,
 }
 
 impl<S, B, ResponseBody> hyper::service::Service<Request<B>> for WithClient<S>
@@ -283,6 +232,7 @@ where
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
 
     fn call(&self, mut request: Request<B>) -> Self::Future {
+        self.state.head_seen();
         let origin = crate::proxy::origin(self.peer, self.trusted_proxy, request.headers());
         let client = origin.client;
         request.extensions_mut().insert(ClientAddr(client));

@@ -1,12 +1,20 @@
-//! Front door harness: a burst of logins from many client addresses against `chain devnet`,
-//! and how long a logged-in user's wallet page takes meanwhile.
+//! Front door harness: floods from many client addresses against `chain devnet`, and what
+//! everyone else gets meanwhile.
 //!
 //! ```text
 //! cargo build --release -p chain-cli -p benches
-//! target/release/front_door [--addresses 100] [--per-address 10] [--chain target/release/chain]
+//! target/release/front_door [--mode logins|half-open] [--addresses 100] [--per-address 10]
+//!                           [--chain target/release/chain]
 //! ```
 //!
-//! A logged-in user (registered first, from 127.0.0.1) reads `/wallet` every 50 ms. Then
+//! `--mode half-open`: `--addresses` clients each open `--per-address` connections that send
+//! part of a request head and nothing more, and hold them; then a client on 127.0.0.1 asks
+//! `/api/v1/status` 20 times, 100 ms apart. It prints how the status requests were answered
+//! and how long they took, and how many of the flood's connections are still open, were
+//! closed without an answer, or were answered (a refusal).
+//!
+//! `--mode logins` (the default):
+//! a logged-in user (registered first, from 127.0.0.1) reads `/wallet` every 50 ms. Then
 //! `--addresses` clients, each on its own loopback address (127.0.1.1, 127.0.1.2, ...), fetch
 //! the login form once and send `--per-address` logins with a wrong password for names that do
 //! not exist, all at once: the per-address quota lets each address's first ten through, and
@@ -27,15 +35,22 @@ use std::time::{Duration, Instant};
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
 struct Options {
+    half_open: bool,
     addresses: u8,
     per_address: u32,
     chain: PathBuf,
 }
 
 fn options() -> Result<Options> {
-    let args = benches::args::Args::from_env(&["addresses", "per-address", "chain"])?;
+    let args = benches::args::Args::from_env(&["mode", "addresses", "per-address", "chain"])?;
     let exe = std::env::current_exe()?;
+    let half_open = match args.get("mode", String::from("logins"))?.as_str() {
+        "logins" => false,
+        "half-open" => true,
+        other => return Err(format!("--mode is logins or half-open, not {other}").into()),
+    };
     Ok(Options {
+        half_open,
         addresses: args.get("addresses", 100u8)?.clamp(1, 250),
         per_address: args.get("per-address", 10u32)?.max(1),
         chain: args.get("chain", exe.with_file_name("chain"))?,
@@ -113,9 +128,102 @@ fn main() -> Result<()> {
     let token = dir.path().join("devnet/node-0/api-token");
     wait_until_serving(&format!("{base}/api/v1"), &token, &mut devnet)?;
     let to: SocketAddr = ([127, 0, 0, 1], api_port).into();
+    println!(
+        "front door: `chain devnet --nodes 1` (pid {}), {} addresses x {} {} each",
+        devnet.0.id(),
+        options.addresses,
+        options.per_address,
+        if options.half_open {
+            "half-open connections"
+        } else {
+            "wrong logins"
+        }
+    );
+    if options.half_open {
+        half_open_flood(&options, to)?;
+    } else {
+        login_burst(&options, &base, to)?;
+    }
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(devnet.0.id().to_string())
+        .status();
+    let _ = devnet.0.wait();
+    Ok(())
+}
 
+/// The `half-open` mode (see the module documentation).
+fn half_open_flood(options: &Options, to: SocketAddr) -> Result<()> {
+    let started = Instant::now();
+    let mut held = Vec::new();
+    let mut not_connected = 0;
+    for i in 1..=options.addresses {
+        for _ in 0..options.per_address {
+            let local = Ipv4Addr::new(127, 0, 2, i);
+            let opened = (|| -> Result<TcpStream> {
+                let socket =
+                    socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+                socket.bind(&SocketAddr::from((local, 0)).into())?;
+                socket.connect_timeout(&to.into(), Duration::from_secs(5))?;
+                let mut stream: TcpStream = socket.into();
+                stream.write_all(b"GET /api/v1/status HTTP/1.1\r\nhost: fl")?;
+                Ok(stream)
+            })();
+            match opened {
+                Ok(stream) => held.push(stream),
+                Err(_) => not_connected += 1,
+            }
+        }
+    }
+    println!(
+        "flood: {} connections opened in {:.1} s ({not_connected} could not connect)",
+        held.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let mut statuses = BTreeMap::<u16, u32>::new();
+    let mut latencies = Vec::new();
+    let request = "GET /api/v1/status HTTP/1.1\r\nhost: devnet\r\nconnection: close\r\n\r\n";
+    for _ in 0..20 {
+        let asked = Instant::now();
+        let status = exchange(Ipv4Addr::LOCALHOST, to, request).map_or(0, |(status, _)| status);
+        latencies.push(asked.elapsed().as_secs_f64() * 1e3);
+        *statuses.entry(status).or_default() += 1;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (mut open, mut closed, mut answered) = (0, 0, 0);
+    for stream in &mut held {
+        stream.set_nonblocking(true)?;
+        let mut byte = [0u8; 1];
+        match stream.read(&mut byte) {
+            Ok(0) => closed += 1,
+            Ok(_) => answered += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => open += 1,
+            Err(_) => closed += 1,
+        }
+    }
+    let answers: Vec<String> = statuses
+        .iter()
+        .map(|(status, count)| match status {
+            0 => format!("{count} failed"),
+            _ => format!("{count} x {status}"),
+        })
+        .collect();
+    println!(
+        "status requests during the flood: {}; {}",
+        answers.join(", "),
+        summary(&mut latencies)
+    );
+    println!(
+        "flood connections after: {open} still open, {closed} closed without an answer, \
+         {answered} answered (refused)"
+    );
+    Ok(())
+}
+
+/// The `logins` mode (see the module documentation).
+fn login_burst(options: &Options, base: &str, to: SocketAddr) -> Result<()> {
     // A user who reads their wallet throughout.
-    let mut user = Browser::new(&base);
+    let mut user = Browser::new(base);
     let (_, page) = user.get("/register")?;
     let csrf = csrf_of(&page).ok_or("no form token on /register")?;
     let (status, _) = user.post_form(
@@ -149,13 +257,6 @@ fn main() -> Result<()> {
     };
     std::thread::sleep(Duration::from_secs(3));
 
-    println!(
-        "front door: {} addresses x {} wrong logins each, at once, against `chain devnet --nodes 1` \
-         (pid {})",
-        options.addresses,
-        options.per_address,
-        devnet.0.id()
-    );
     let started = Instant::now();
     let workers: Vec<_> = (1..=options.addresses)
         .map(|i| {
@@ -207,10 +308,5 @@ fn main() -> Result<()> {
     );
     println!("wallet page before the burst: {}", summary(&mut before));
     println!("wallet page during the burst: {}", summary(&mut during));
-    let _ = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(devnet.0.id().to_string())
-        .status();
-    let _ = devnet.0.wait();
     Ok(())
 }

@@ -80,7 +80,7 @@ fn a_request_head_never_finished_and_an_idle_connection_are_closed_after_the_tim
 }
 
 #[test]
-fn connections_past_the_caps_are_refused_with_503_and_the_server_keeps_serving() {
+fn connections_past_the_caps_are_refused_or_make_room_and_the_server_keeps_serving() {
     let app = TestApp::start_with_server(ServerOptions {
         max_connections: 6,
         max_connections_per_client: 4,
@@ -97,13 +97,22 @@ fn connections_past_the_caps_are_refused_with_503_and_the_server_keeps_serving()
     assert_eq!(refused, "HTTP/1.1 503 Service Unavailable");
     // Another address may still connect, up to the server's cap.
     assert_eq!(get_home("127.0.0.2", to), "HTTP/1.1 200 OK");
-    held.extend((0..2).map(|_| connect_from("127.0.0.2", to)));
-    assert_eq!(
-        get_home("127.0.0.3", to),
-        "HTTP/1.1 503 Service Unavailable"
-    );
+    let mut served = connect_from("127.0.0.2", to);
+    served
+        .write_all(b"GET /api/v1/events HTTP/1.1\r\nhost: test\r\n\r\n")
+        .unwrap();
+    let mut head = [0u8; 12];
+    served.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200", "an event stream, served");
+    held.push(connect_from("127.0.0.2", to));
+    // At the server's cap a newcomer takes the place of the oldest connection that has not
+    // sent a request head: the first of 127.0.0.1's, closed without an answer. The event
+    // stream, being served, is kept.
+    assert_eq!(get_home("127.0.0.3", to), "HTTP/1.1 200 OK");
+    assert_eq!(read_until_closed(&mut held[0]), "");
     // Once connections close, their places are free again.
     drop(held);
+    drop(served);
     wait_for("a place under the caps", 10, || {
         (get_home("127.0.0.1", to) == "HTTP/1.1 200 OK").then_some(())
     });
@@ -309,4 +318,48 @@ fn behind_a_trusted_proxy_clients_are_told_apart_and_cookies_are_secure() {
         assert!(!post("127.0.0.2", client).contains("429"));
     }
     assert!(post("127.0.0.2", "192.0.2.3").contains("429"));
+}
+
+#[test]
+fn a_thousand_half_open_connections_from_many_addresses_shut_neither_the_api_nor_the_peer_port() {
+    // The default caps: 256 in all, 32 per address. 32 addresses × 32 connections, each with
+    // part of a request head and nothing more: four times what the server holds.
+    let app = TestApp::start();
+    let to = addr(&app);
+    let flood: Vec<TcpStream> = (1..=32u8)
+        .flat_map(|address| (0..32).map(move |_| address))
+        .map(|address| {
+            let mut stream = connect_from(&format!("127.0.5.{address}"), to);
+            stream
+                .write_all(b"GET /api/v1/status HTTP/1.1\r\nhost: fl")
+                .unwrap();
+            stream
+        })
+        .collect();
+    assert_eq!(flood.len(), 1_024);
+
+    // A client that sends its request whole is answered, not refused: its connection takes
+    // the place of the oldest half-open one.
+    for _ in 0..3 {
+        let answer = exchange(
+            "127.0.0.1",
+            to,
+            "GET /api/v1/status HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n",
+        );
+        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    }
+    // The node's peer port still takes a peer.
+    let peer = app.runtime.block_on(async {
+        let mut config = chain_net::NodeConfig::new(crate::support::params());
+        config.peers = vec![app.node.listen_addr().unwrap()];
+        chain_net::start(config, chain_core::store::MemoryStore::new())
+            .await
+            .unwrap()
+    });
+    wait_for("the peer's handshake", 30, || {
+        let status = app.runtime.block_on(app.node.status()).unwrap();
+        (status.peers == 1).then_some(())
+    });
+    app.runtime.block_on(peer.shutdown());
+    drop(flood);
 }
