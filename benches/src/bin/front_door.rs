@@ -96,6 +96,18 @@ fn burst(local: Ipv4Addr, to: SocketAddr, count: u32) -> Result<Vec<u16>> {
     Ok(statuses)
 }
 
+/// How many requests got each status (0: no answer: the connection failed or was closed).
+fn tally(statuses: &BTreeMap<u16, u32>) -> String {
+    let parts: Vec<String> = statuses
+        .iter()
+        .map(|(status, count)| match status {
+            0 => format!("{count} with no answer"),
+            _ => format!("{count} x {status}"),
+        })
+        .collect();
+    parts.join(", ")
+}
+
 /// Min / median / p99 / max of `samples`, in milliseconds.
 fn summary(samples: &mut [f64]) -> String {
     if samples.is_empty() {
@@ -201,16 +213,9 @@ fn half_open_flood(options: &Options, to: SocketAddr) -> Result<()> {
             Err(_) => closed += 1,
         }
     }
-    let answers: Vec<String> = statuses
-        .iter()
-        .map(|(status, count)| match status {
-            0 => format!("{count} failed"),
-            _ => format!("{count} x {status}"),
-        })
-        .collect();
     println!(
         "status requests during the flood: {}; {}",
-        answers.join(", "),
+        tally(&statuses),
         summary(&mut latencies)
     );
     println!(
@@ -294,16 +299,9 @@ fn login_burst(options: &Options, base: &str, to: SocketAddr) -> Result<()> {
             during.push(ms);
         }
     }
-    let answers: Vec<String> = statuses
-        .iter()
-        .map(|(status, count)| match status {
-            0 => format!("{count} failed to connect or read"),
-            _ => format!("{count} x {status}"),
-        })
-        .collect();
     println!(
         "answers: {} in {:.1} s",
-        answers.join(", "),
+        tally(&statuses),
         burst_time.as_secs_f64()
     );
     println!("wallet page before the burst: {}", summary(&mut before));

@@ -141,6 +141,26 @@ fn open_event_stream(api: &str) -> TcpStream {
     stream
 }
 
+/// `chain node` on regtest at bits that find blocks in real time, its data in `dir/data_dir`,
+/// peers on `listen`, its API on a free port.
+fn regtest_node(dir: &Path, data_dir: &str, listen: &str) -> Command {
+    let mut command = chain(dir);
+    command.args([
+        "node",
+        "--network",
+        "regtest",
+        "--regtest-bits",
+        "0x1f00ffff",
+        "--data-dir",
+        data_dir,
+        "--listen",
+        listen,
+        "--api",
+        "127.0.0.1:0",
+    ]);
+    command
+}
+
 fn wallet_new(dir: &Path, wallet: &str, name: &str) -> String {
     let out = chain(dir)
         .args([
@@ -408,23 +428,8 @@ fn a_regtest_node_mines_at_the_bits_it_is_given_and_other_networks_refuse_them()
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     let alice = wallet_new(dir, "w.json", "alice");
-    let mut node = chain(dir);
-    node.args([
-        "node",
-        "--network",
-        "regtest",
-        "--regtest-bits",
-        "0x1f00ffff",
-        "--data-dir",
-        "node",
-        "--listen",
-        "127.0.0.1:0",
-        "--api",
-        "127.0.0.1:0",
-        "--mine",
-        "--miner-address",
-        &alice,
-    ]);
+    let mut node = regtest_node(dir, "node", "127.0.0.1:0");
+    node.args(["--mine", "--miner-address", &alice]);
     let running = Running::start(node, 1);
     let api = format!("http://{}", running.apis[0]);
     let status = || {
@@ -506,22 +511,9 @@ fn a_node_without_a_terminal_logs_blocks_and_peers_at_info_serves_its_web_and_an
     let alice = wallet_new(dir, "w.json", "alice");
     let a_port = free_port();
     let node = |name: &str, listen: String, extra: &[&str]| {
-        let mut command = chain(dir);
+        let mut command = regtest_node(dir, name, &listen);
         // Nothing asked of the log: the default (INFO) applies.
         command.env_remove("CHAIN_LOG").env_remove("RUST_LOG");
-        command.args([
-            "node",
-            "--network",
-            "regtest",
-            "--regtest-bits",
-            "0x1f00ffff",
-            "--data-dir",
-            name,
-            "--listen",
-            &listen,
-            "--api",
-            "127.0.0.1:0",
-        ]);
         command.args(extra);
         command
     };
