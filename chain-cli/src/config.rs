@@ -1,7 +1,10 @@
-//! The node's config file, `chain.toml` in its data directory. Precedence, highest first:
-//! command-line flags, `CHAIN_*` environment variables, this file, built-in defaults.
+//! The node's config file: `--config PATH`, else `chain.toml` in its data directory.
+//! Precedence, highest first: command-line flags, `CHAIN_*` environment variables, this file,
+//! built-in defaults. `data_dir` counts in a file given with `--config` only (the default
+//! file is found in the data directory).
 //!
 //! ```toml
+//! data_dir = "/var/lib/chain"
 //! network = "devnet"
 //! listen = "127.0.0.1:7410"
 //! peers = ["127.0.0.1:7411"]
@@ -14,12 +17,14 @@
 use crate::error::CliError;
 use serde::Deserialize;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The file's settings; every key is optional, unknown keys are errors.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct NodeFile {
+    /// Data directory.
+    pub data_dir: Option<PathBuf>,
     /// Network preset.
     pub network: Option<String>,
     /// Peer listen address.
@@ -45,11 +50,25 @@ impl NodeFile {
     pub fn load(data_dir: &Path) -> Result<Self, CliError> {
         let path = data_dir.join("chain.toml");
         match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text)
-                .map_err(|e| CliError::Usage(format!("{}: {e}", path.display()))),
+            Ok(text) => Self::parse(&path, &text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Reads the file at `path`, which must exist.
+    ///
+    /// # Errors
+    ///
+    /// [`CliError::Usage`] naming the file, when it cannot be read or does not parse.
+    pub fn load_from(path: &Path) -> Result<Self, CliError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?;
+        Self::parse(path, &text)
+    }
+
+    fn parse(path: &Path, text: &str) -> Result<Self, CliError> {
+        toml::from_str(text).map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))
     }
 }
 

@@ -5,6 +5,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod logging;
+pub mod paths;
 pub mod wallet;
 
 use crate::error::CliError;

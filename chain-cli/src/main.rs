@@ -37,7 +37,8 @@ struct Cli {
     #[arg(long, global = true, env = "CHAIN_API_TOKEN")]
     token: Option<String>,
     /// File holding the API token (a node writes `api-token` in its data directory). Default:
-    /// `data/node/api-token`, else `data/devnet/node-0/api-token`, whichever exists.
+    /// the default devnet node's (`~/.local/share/chain/devnet/api-token`), else
+    /// `data/node/api-token`, else `data/devnet/node-0/api-token`, whichever exists first.
     #[arg(long, global = true, env = "CHAIN_API_TOKEN_FILE")]
     token_file: Option<PathBuf>,
     /// Print JSON instead of text.
@@ -91,9 +92,15 @@ enum Command {
         /// Network preset (`devnet`, `regtest`).
         #[arg(long, env = "CHAIN_NETWORK", default_value = "devnet")]
         network: String,
-        /// Data directory.
-        #[arg(long, env = "CHAIN_DATA_DIR", default_value = "data/node")]
-        data_dir: PathBuf,
+        /// Data directory [default: $XDG_DATA_HOME/chain/<network>, else
+        /// ~/.local/share/chain/<network>].
+        #[arg(long, env = "CHAIN_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        /// Settings file (TOML: `data_dir`, `network`, `listen`, `peers`, `mine`,
+        /// `miner_address`, `threads`, `api`) [default: `chain.toml` in the data directory, if
+        /// there].
+        #[arg(long, env = "CHAIN_CONFIG")]
+        config: Option<PathBuf>,
         /// Peer listen address.
         #[arg(long, env = "CHAIN_LISTEN", default_value = "127.0.0.1:7410")]
         listen: SocketAddr,
@@ -239,12 +246,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// Fills the `node` settings not given as flags or environment variables from the data
-/// directory's `chain.toml`.
+/// Fills the `node` settings not given as flags or environment variables from its settings
+/// file (`--config`, else the data directory's `chain.toml`), and the data directory from the
+/// default when neither names it.
 fn apply_config_file(mut cli: Cli, matches: &clap::ArgMatches) -> Result<Cli, CliError> {
     let Command::Node {
         network,
         data_dir,
+        config,
         listen,
         peers,
         mine,
@@ -259,17 +268,32 @@ fn apply_config_file(mut cli: Cli, matches: &clap::ArgMatches) -> Result<Cli, Cl
     let Some(("node", node)) = matches.subcommand() else {
         return Ok(cli);
     };
-    let file = chain_cli::config::NodeFile::load(data_dir)?;
     let defaulted = |id: &str| {
         !matches!(
             node.value_source(id),
             Some(ValueSource::CommandLine | ValueSource::EnvVariable)
         )
     };
+    // Without a data directory named, the default one of the network the flags give holds the
+    // file (and stays the directory, whatever network the file names).
+    let default_dir = chain_cli::paths::default_node_dir(network);
+    let file = match (&config, &data_dir) {
+        (Some(path), _) => chain_cli::config::NodeFile::load_from(path)?,
+        (None, Some(dir)) => chain_cli::config::NodeFile::load(dir)?,
+        (None, None) => chain_cli::config::NodeFile::load(&default_dir)?,
+    };
     if defaulted("network")
         && let Some(value) = file.network
     {
         *network = value;
+    }
+    if data_dir.is_none() {
+        *data_dir = Some(match config {
+            Some(_) => file
+                .data_dir
+                .unwrap_or_else(|| chain_cli::paths::default_node_dir(network)),
+            None => default_dir,
+        });
     }
     if defaulted("listen")
         && let Some(value) = file.listen
@@ -385,6 +409,7 @@ fn token(cli: &Cli) -> Result<Option<String>, CliError> {
     let candidates = match &cli.token_file {
         Some(file) => vec![file.clone()],
         None => vec![
+            chain_cli::paths::default_node_dir("devnet").join("api-token"),
             PathBuf::from("data/node/api-token"),
             PathBuf::from("data/devnet/node-0/api-token"),
         ],
@@ -440,7 +465,11 @@ fn run(cli: Cli) -> Result<(), CliError> {
             web,
             trusted_proxy,
             regtest_bits,
+            ..
         } => {
+            // `apply_config_file` has chosen it already; the default again for a caller that
+            // did not go through it.
+            let data_dir = data_dir.unwrap_or_else(|| chain_cli::paths::default_node_dir(&network));
             let params = match regtest_bits {
                 None => params(&network)?,
                 Some(bits) => regtest_params(&network, bits)?,

@@ -563,3 +563,61 @@ fn a_node_without_a_terminal_logs_blocks_and_peers_at_info_serves_its_web_and_an
     wait_until("the follower ready", || get(&b_api, "/readyz").0 == 200);
     b.stop();
 }
+
+#[test]
+fn a_node_keeps_its_data_under_the_xdg_data_home_unless_its_settings_file_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let xdg = dir.join("xdg");
+    let start = |extra: &[&str]| {
+        let mut node = chain(dir);
+        node.env("XDG_DATA_HOME", &xdg).env_remove("CHAIN_DATA_DIR");
+        node.args([
+            "node",
+            "--network",
+            "regtest",
+            "--regtest-bits",
+            "0x1f00ffff",
+            "--listen",
+            "127.0.0.1:0",
+        ]);
+        node.args(extra);
+        Running::start(node, 1)
+    };
+    // No data directory named: the XDG one, per network.
+    let running = start(&["--api", "127.0.0.1:0"]);
+    running.stop();
+    let default = xdg.join("chain/regtest");
+    assert!(
+        default.join("chain.sqlite").is_file(),
+        "{}",
+        default.display()
+    );
+    assert!(default.join("api-token").is_file());
+    assert!(
+        !dir.join("data").exists(),
+        "nothing under the current folder"
+    );
+
+    // A settings file given with --config names the directory (and the API address).
+    let elsewhere = dir.join("elsewhere");
+    let settings = dir.join("node.toml");
+    std::fs::write(
+        &settings,
+        format!(
+            "data_dir = {:?}\napi = \"127.0.0.1:0\"\n",
+            elsewhere.display().to_string()
+        ),
+    )
+    .unwrap();
+    let running = start(&["--config", settings.to_str().unwrap()]);
+    running.stop();
+    assert!(elsewhere.join("chain.sqlite").is_file());
+    // A settings file that is not there is an error, not an empty file.
+    let missing = chain(dir)
+        .args(["node", "--config", "no-such.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no-such.toml"));
+}
