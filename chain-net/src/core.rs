@@ -395,7 +395,7 @@ impl<S: Store> Core<S> {
                     .collect();
                 let _ = reply.send(peers);
             }
-            Command::AddPeer(addr) => self.node.add_peer(addr, now),
+            Command::AddPeer(addr) => self.node.add_peer(addr, now)?,
             Command::SetMining(config, reply) => {
                 // A store failure here is logged and stops the node in `set_mining`.
                 let _ = self.set_mining(config);

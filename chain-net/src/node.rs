@@ -43,6 +43,9 @@ pub struct NodeConfig {
     pub listen: Option<SocketAddr>,
     /// Peers to connect to at start.
     pub peers: Vec<SocketAddr>,
+    /// Peers given by name: looked up at start and every 30 s after, each new address dialled
+    /// (`names.rs`).
+    pub peer_names: Vec<crate::PeerName>,
     /// Mining at start.
     pub mining: Option<MiningConfig>,
     /// Protocol limits and timers.
@@ -68,6 +71,7 @@ impl NodeConfig {
             params,
             listen: None,
             peers: Vec::new(),
+            peer_names: Vec::new(),
             mining: None,
             protocol: ProtocolConfig::default(),
             mempool: MempoolPolicy::default(),
@@ -217,6 +221,13 @@ pub async fn start<S: Store + Send + 'static>(
         shared.tracker.spawn(accept_loop(listener, shared.clone()));
     }
     shared.tracker.spawn(ticker(shared.clone()));
+    if !config.peer_names.is_empty() {
+        shared.tracker.spawn(crate::names::keep_resolving(
+            config.peer_names.clone(),
+            inputs.clone(),
+            shared.shutdown.clone(),
+        ));
+    }
     // First tick at once: dial the configured peers without waiting a second.
     let _ = inputs.send(Input::Tick).await;
 

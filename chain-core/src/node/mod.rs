@@ -282,10 +282,15 @@ impl<S: Store> Node<S> {
         result
     }
 
-    /// Adds a peer to dial now (and again later, from the address book).
-    pub fn add_peer(&mut self, addr: SocketAddr, now: u64) {
-        self.protocol.add_address(addr, now);
-        self.outbox.push(Output::Connect(addr));
+    /// Adds a peer to dial now, unless it is connected or being dialled (and again later,
+    /// from the address book).
+    ///
+    /// # Errors
+    ///
+    /// A store failure while events are published.
+    pub fn add_peer(&mut self, addr: SocketAddr, now: u64) -> Result<(), Error> {
+        self.protocol.connect_now(addr, now);
+        self.collect(now)
     }
 
     /// Starts mining for `miner` (a first template goes out at once), or stops (`None`).

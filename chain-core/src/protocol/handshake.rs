@@ -173,6 +173,23 @@ impl<S: Store> Protocol<S> {
         }
     }
 
+    /// Remembers `addr` and dials it now, unless it is connected or being dialled already (a
+    /// second connection to one peer would be refused by it, and the failure counted against
+    /// the address).
+    pub fn connect_now(&mut self, addr: SocketAddr, now: u64) {
+        self.add_address(addr, now);
+        let connected = self
+            .peers
+            .values()
+            .any(|p| p.addr == addr || p.listen_addr() == Some(addr));
+        if connected || self.dialing.contains_key(&addr) {
+            return;
+        }
+        self.addresses.tried(&addr, now);
+        self.dialing.insert(addr, now);
+        self.outbox.push(Io::Connect(addr));
+    }
+
     pub(super) fn dial(&mut self, now: u64) {
         let outbound = self
             .peers

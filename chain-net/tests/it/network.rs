@@ -319,3 +319,24 @@ async fn groups_mining_apart_reconnect_on_the_most_work_chain_and_remine_the_los
         n.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_given_by_name_is_looked_up_and_dialled() {
+    let a = node(vec![], None, 21).await;
+    let port = a.listen_addr().unwrap().port();
+    let mut config = chain_net::NodeConfig::new(crate::support::params());
+    config.listen = Some("127.0.0.1:0".parse().unwrap());
+    config.seed = 22;
+    config.verify_threads = 1;
+    config.peer_names = vec![format!("localhost:{port}").parse().unwrap()];
+    let b = chain_net::start(config, MemoryStore::new()).await.unwrap();
+    for (who, node) in [("the named peer", &a), ("the node that named it", &b)] {
+        wait_for(who, 30, || {
+            let node = node.clone();
+            async move { (node.status().await.ok()?.peers == 1).then_some(()) }
+        })
+        .await;
+    }
+    b.shutdown().await;
+    a.shutdown().await;
+}
