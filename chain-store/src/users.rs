@@ -786,18 +786,28 @@ mod tests {
         );
     }
 
+    /// A user database at `path` as schema `version` left it (no users yet), and a key record
+    /// to give them.
+    fn old_database(path: &Path, version: usize) -> (Connection, String) {
+        let conn = Connection::open(path).unwrap();
+        for script in &MIGRATIONS[..version] {
+            conn.execute_batch(script).unwrap();
+        }
+        conn.pragma_update(None, "application_id", USERS_APPLICATION_ID)
+            .unwrap();
+        conn.pragma_update(None, "user_version", version as i64)
+            .unwrap();
+        let key = SecretKey::from_bytes([9u8; 32]).unwrap();
+        let record = serde_json::to_string(&key_record(&key, "password1")).unwrap();
+        (conn, record)
+    }
+
     #[test]
     fn a_first_schema_database_gets_name_keys_and_keeps_lookalike_accounts() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("users.sqlite");
         {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(V1).unwrap();
-            conn.pragma_update(None, "application_id", USERS_APPLICATION_ID)
-                .unwrap();
-            conn.pragma_update(None, "user_version", 1).unwrap();
-            let key = SecretKey::from_bytes([9u8; 32]).unwrap();
-            let record = serde_json::to_string(&key_record(&key, "password1")).unwrap();
+            let (conn, record) = old_database(&path, 1);
             for name in ["alice", "ALİCE"] {
                 conn.execute(
                     "INSERT INTO users (username, password_hash, address, secret_key, created)
@@ -828,14 +838,7 @@ mod tests {
         let path = dir.path().join("users.sqlite");
         {
             // Schema 2's keys: `aIice` was not `alice`'s lookalike yet.
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(V1).unwrap();
-            conn.execute_batch(V2).unwrap();
-            conn.pragma_update(None, "application_id", USERS_APPLICATION_ID)
-                .unwrap();
-            conn.pragma_update(None, "user_version", 2).unwrap();
-            let key = SecretKey::from_bytes([9u8; 32]).unwrap();
-            let record = serde_json::to_string(&key_record(&key, "password1")).unwrap();
+            let (conn, record) = old_database(&path, 2);
             for (name, old_key) in [("alice", "alice"), ("aIice", "aiice"), ("bob", "bob")] {
                 conn.execute(
                     "INSERT INTO users (username, password_hash, address, secret_key, created,
