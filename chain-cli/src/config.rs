@@ -7,7 +7,7 @@
 //! data_dir = "/var/lib/chain"
 //! network = "devnet"
 //! listen = "127.0.0.1:7410"
-//! peers = ["127.0.0.1:7411"]
+//! peers = ["127.0.0.1:7411", "node-b.example.org:7410"]
 //! mine = true
 //! miner_address = "dev1..."
 //! threads = 2
@@ -15,7 +15,8 @@
 //! ```
 
 use crate::error::CliError;
-use serde::Deserialize;
+use chain_net::PeerName;
+use serde::{Deserialize, Deserializer};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -29,8 +30,9 @@ pub struct NodeFile {
     pub network: Option<String>,
     /// Peer listen address.
     pub listen: Option<SocketAddr>,
-    /// Peers to dial.
-    pub peers: Option<Vec<SocketAddr>>,
+    /// Peers to dial (`host:port`, a name or an address).
+    #[serde(default, deserialize_with = "peer_names")]
+    pub peers: Option<Vec<PeerName>>,
     /// Whether to mine.
     pub mine: Option<bool>,
     /// Address to mine to.
@@ -72,6 +74,18 @@ impl NodeFile {
     }
 }
 
+/// `peers` as `host:port` texts, each checked as [`PeerName`] says.
+fn peer_names<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<PeerName>>, D::Error> {
+    let texts = Vec::<String>::deserialize(deserializer)?;
+    texts
+        .iter()
+        .map(|text| text.parse().map_err(serde::de::Error::custom))
+        .collect::<Result<_, _>>()
+        .map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,13 +96,23 @@ mod tests {
         assert_eq!(NodeFile::load(dir.path()).unwrap(), NodeFile::default());
         std::fs::write(
             dir.path().join("chain.toml"),
-            "network = \"regtest\"\nthreads = 2\npeers = [\"127.0.0.1:1\"]\n",
+            "network = \"regtest\"\nthreads = 2\npeers = [\"127.0.0.1:1\", \"node-b:7410\"]\n",
         )
         .unwrap();
         let file = NodeFile::load(dir.path()).unwrap();
         assert_eq!(file.network.as_deref(), Some("regtest"));
         assert_eq!(file.threads, Some(2));
-        assert_eq!(file.peers.unwrap().len(), 1);
+        let peers: Vec<String> = file
+            .peers
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(peers, ["127.0.0.1:1", "node-b:7410"]);
+        std::fs::write(dir.path().join("chain.toml"), "peers = [\"node-b\"]\n").unwrap();
+        assert!(
+            matches!(NodeFile::load(dir.path()), Err(CliError::Usage(m)) if m.contains("host:port"))
+        );
         std::fs::write(dir.path().join("chain.toml"), "netwrok = \"regtest\"\n").unwrap();
         assert!(
             matches!(NodeFile::load(dir.path()), Err(CliError::Usage(m)) if m.contains("netwrok"))

@@ -26,8 +26,9 @@ pub struct NodeOptions {
     pub data_dir: PathBuf,
     /// Peer listen address.
     pub listen: SocketAddr,
-    /// Peers to dial.
-    pub peers: Vec<SocketAddr>,
+    /// Peers to dial: addresses, or host names looked up at start and again every
+    /// [`chain_net::PEER_NAMES_RESOLVED_EVERY`].
+    pub peers: Vec<chain_net::PeerName>,
     /// Mining.
     pub mining: Option<MiningConfig>,
     /// API listen address.
@@ -107,7 +108,12 @@ pub async fn start_node(options: NodeOptions) -> Result<RunningNode, CliError> {
     let token = api_token(&options.data_dir)?;
     let mut config = NodeConfig::new(options.params.clone());
     config.listen = Some(options.listen);
-    config.peers = options.peers;
+    for peer in options.peers {
+        match peer.socket_addr() {
+            Some(addr) => config.peers.push(addr),
+            None => config.peer_names.push(peer),
+        }
+    }
     config.mining = options.mining;
     let node = chain_net::start(config, store)
         .await

@@ -104,9 +104,10 @@ enum Command {
         /// Peer listen address.
         #[arg(long, env = "CHAIN_LISTEN", default_value = "127.0.0.1:7410")]
         listen: SocketAddr,
-        /// A peer to connect to (repeat for more).
+        /// A peer to connect to, `host:port` (a name or an address; a name is looked up at
+        /// start and again every 30 s). Repeat for more.
         #[arg(long = "peer")]
-        peers: Vec<SocketAddr>,
+        peers: Vec<chain_net::PeerName>,
         /// Mine.
         #[arg(long)]
         mine: bool,
@@ -872,7 +873,7 @@ fn devnet(
         };
         let listen: SocketAddr = SocketAddr::from(([127, 0, 0, 1], port(p2p_port)?));
         let peers = (0..i)
-            .map(|j| SocketAddr::from(([127, 0, 0, 1], p2p_port + j as u16)))
+            .map(|j| SocketAddr::from(([127, 0, 0, 1], p2p_port + j as u16)).into())
             .collect();
         options.push(NodeOptions {
             params: params.clone(),

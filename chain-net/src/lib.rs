@@ -37,6 +37,6 @@ pub mod views;
 pub use crate::core::{BlockRef, MiningConfig};
 pub use error::NetError;
 pub use handle::NodeHandle;
-pub use names::{BadPeer, PeerName};
+pub use names::{BadPeer, PeerName, RESOLVE_EVERY as PEER_NAMES_RESOLVED_EVERY};
 pub use node::{NodeConfig, start};
 pub use verify::NodeCounters;

@@ -29,6 +29,24 @@ pub struct PeerName {
     pub port: u16,
 }
 
+impl PeerName {
+    /// The socket address, when the host is an address rather than a name.
+    #[must_use]
+    pub fn socket_addr(&self) -> Option<SocketAddr> {
+        let ip: std::net::IpAddr = self.host.parse().ok()?;
+        Some(SocketAddr::new(ip, self.port))
+    }
+}
+
+impl From<SocketAddr> for PeerName {
+    fn from(addr: SocketAddr) -> Self {
+        Self {
+            host: addr.ip().to_string(),
+            port: addr.port(),
+        }
+    }
+}
+
 impl fmt::Display for PeerName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.host, self.port)
@@ -122,6 +140,10 @@ mod tests {
         assert_eq!(name.to_string(), "node-b:7410");
         let v6: PeerName = "[::1]:7410".parse().unwrap();
         assert_eq!(v6.host, "::1");
+        assert_eq!(v6.socket_addr(), Some("[::1]:7410".parse().unwrap()));
+        assert_eq!(name.socket_addr(), None);
+        let addr: SocketAddr = "10.0.0.2:7410".parse().unwrap();
+        assert_eq!(PeerName::from(addr).socket_addr(), Some(addr));
         for bad in [
             "node-b",
             ":7410",

@@ -532,11 +532,13 @@ fn a_node_without_a_terminal_logs_blocks_and_peers_at_info_serves_its_web_and_an
         block && status
     });
 
+    // The peer by name: looked up, and dialled at the address the miner listens on.
     let peer = format!("127.0.0.1:{a_port}");
+    let by_name = format!("localhost:{a_port}");
     let b = node(
         "b",
         "127.0.0.1:0".into(),
-        &["--peer", &peer, "--log-format", "json", "--web"],
+        &["--peer", &by_name, "--log-format", "json", "--web"],
     );
     let (b, b_log) = Running::start_logged(b, 1);
     let joined = log_line(&b_log, "of the peer joining", |line| {
