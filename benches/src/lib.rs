@@ -5,4 +5,5 @@ pub mod chaos;
 pub mod devnet;
 pub mod latency;
 pub mod sys;
+pub mod testbed;
 pub mod withholder;

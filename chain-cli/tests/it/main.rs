@@ -4,6 +4,8 @@
 // Helpers outside `#[test]` functions panic on a broken invariant by design.
 #![allow(clippy::unwrap_used)]
 
+mod testbed;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
