@@ -150,6 +150,33 @@ pub enum BlockError {
     },
 }
 
+impl BlockError {
+    /// A short, stable name of the rule broken (`high_hash`, `bad_merkle_root`, ...), for
+    /// metrics and logs that group refusals.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TooLarge { .. } => "too_large",
+            Self::UnsupportedVersion { .. } => "unsupported_version",
+            Self::InvalidBits { .. } => "invalid_bits",
+            Self::HighHash { .. } => "high_hash",
+            Self::BadBits { .. } => "bad_bits",
+            Self::InvalidParent { .. } => "invalid_parent",
+            Self::KnownInvalid { .. } => "known_invalid",
+            Self::TimeTooOld { .. } => "time_too_old",
+            Self::TimeTooNew { .. } => "time_too_new",
+            Self::BadMerkleRoot => "bad_merkle_root",
+            Self::FirstNotCoinbase => "first_not_coinbase",
+            Self::ExtraCoinbase { .. } => "extra_coinbase",
+            Self::BadCoinbaseHeight { .. } => "bad_coinbase_height",
+            Self::CoinbaseTooLarge { .. } => "coinbase_too_large",
+            Self::FeeOverflow => "fee_overflow",
+            Self::DuplicateTx { .. } => "duplicate_tx",
+            Self::InvalidTransfer { .. } => "invalid_transfer",
+        }
+    }
+}
+
 /// Why a transfer is invalid.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -253,6 +280,27 @@ pub enum MempoolError {
     /// The pool is full of transfers that pay better.
     #[error("the mempool is full and this transfer's fee rate is too low")]
     Full,
+}
+
+impl MempoolError {
+    /// A short, stable name of the refusal (`fee_too_low`, `nonce_used`, ...): the API's error
+    /// code and the metrics' reason label.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid(TxError::Signature(_)) => "bad_signature",
+            Self::Invalid(TxError::ZeroAmount) => "zero_amount",
+            Self::Invalid(_) => "invalid_transfer",
+            Self::Duplicate { .. } => "duplicate",
+            Self::FeeTooLow { .. } => "fee_too_low",
+            Self::NonceUsed { .. } => "nonce_used",
+            Self::NonceTooFarAhead { .. } => "nonce_too_far_ahead",
+            Self::TooManyPending { .. } => "too_many_pending",
+            Self::ReplacementFeeTooLow { .. } => "replacement_fee_too_low",
+            Self::InsufficientBalance { .. } => "insufficient_balance",
+            Self::Full => "mempool_full",
+        }
+    }
 }
 
 /// A failure of the storage behind the chain.

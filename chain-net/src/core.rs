@@ -243,6 +243,9 @@ impl<S: Store> Core<S> {
             .batched_blocks
             .store(stats.blocks, Ordering::Relaxed);
         counters.commit_ns.store(stats.commit_ns, Ordering::Relaxed);
+        for (bucket, count) in counters.commit_buckets.iter().zip(stats.commit_buckets) {
+            bucket.store(count, Ordering::Relaxed);
+        }
         if let Err(error) = step {
             tracing::error!(%error, "the chain store failed; stopping the node");
             return false;
@@ -422,6 +425,7 @@ impl<S: Store> Core<S> {
             },
             None => MiningStatus::default(),
         };
+        let ready: Vec<_> = protocol.peers().into_iter().filter(|p| p.ready).collect();
         NodeStatus {
             network: params.name.to_string(),
             height: tip.height,
@@ -444,7 +448,17 @@ impl<S: Store> Core<S> {
                 .ok()
                 .flatten()
                 .unwrap_or(Height::GENESIS),
-            peers: protocol.peers().iter().filter(|p| p.ready).count(),
+            peers: ready.len(),
+            peers_inbound: ready
+                .iter()
+                .filter(|p| p.direction == Direction::Inbound)
+                .count(),
+            peers_outbound: ready
+                .iter()
+                .filter(|p| p.direction == Direction::Outbound)
+                .count(),
+            banned: protocol.bans(unix_now()).len(),
+            chain_work: tip.chain_work.as_f64(),
             mempool_transfers: ledger.mempool().len(),
             mempool_bytes: ledger.mempool().bytes(),
             mining,

@@ -110,6 +110,9 @@ impl EventLog {
             NodeEvent::TransferAccepted(txid) => {
                 tracing::debug!(target: "chain_net", %txid, "transfer accepted");
             }
+            NodeEvent::TransferRefused { txid, reason } => {
+                tracing::debug!(target: "chain_net", %txid, reason, "transfer refused");
+            }
         }
     }
 

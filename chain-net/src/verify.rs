@@ -99,7 +99,11 @@ pub(crate) struct Counters {
     pub(crate) batches: AtomicU64,
     pub(crate) batched_blocks: AtomicU64,
     pub(crate) commit_ns: AtomicU64,
+    pub(crate) commit_buckets: [AtomicU64; COMMIT_BUCKETS],
 }
+
+/// Buckets of the commit-time histogram ([`NodeCounters::commit_buckets`]).
+pub const COMMIT_BUCKETS: usize = chain_core::node::batch::COMMIT_BUCKETS_MICROS.len() + 1;
 
 impl Counters {
     pub(crate) fn snapshot(&self) -> NodeCounters {
@@ -112,6 +116,7 @@ impl Counters {
             batches: get(&self.batches),
             batched_blocks: get(&self.batched_blocks),
             commit_time: Duration::from_nanos(get(&self.commit_ns)),
+            commit_buckets: std::array::from_fn(|i| get(&self.commit_buckets[i])),
             signature_cache: SignatureStats::default(),
         }
     }
@@ -139,6 +144,9 @@ pub struct NodeCounters {
     pub batched_blocks: u64,
     /// Wall time the core thread spent committing batches.
     pub commit_time: Duration,
+    /// Those commits by time taken, in the buckets of
+    /// [`chain_core::node::batch::COMMIT_BUCKETS_MICROS`] (the last: slower than all).
+    pub commit_buckets: [u64; COMMIT_BUCKETS],
 }
 
 /// The CPU time the calling thread has used, if the platform tells.

@@ -34,6 +34,14 @@ pub struct NodeStatus {
     pub indexed_height: Height,
     /// Connected peers (handshake done).
     pub peers: usize,
+    /// Of those, the ones that connected to this node.
+    pub peers_inbound: usize,
+    /// And the ones this node dialled.
+    pub peers_outbound: usize,
+    /// Addresses banned now (misbehaving peers).
+    pub banned: usize,
+    /// The best chain's work: the hashes expected to make all of it.
+    pub chain_work: f64,
     /// Pending transfers.
     pub mempool_transfers: usize,
     /// Their encoded size.

@@ -35,6 +35,8 @@ pub struct ApiState {
     pub token: Option<Arc<str>>,
     /// State-changing requests without the token, per client address (`None`: unlimited).
     writes: Option<Limit>,
+    /// What `GET /metrics` shows.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// State-changing API requests a client address may make a minute without the token, by
@@ -49,6 +51,7 @@ impl ApiState {
             node,
             token,
             writes: None,
+            metrics: Arc::default(),
         }
         .with_write_quota(Some(DEFAULT_WRITES_PER_MINUTE))
     }

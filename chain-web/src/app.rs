@@ -258,6 +258,8 @@ pub async fn serve_app(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let options = app.options.server;
+    app.api.metrics.follow(&app.api.node);
+    let metrics = app.api.metrics.clone();
     let routes = app_routes(app).boxed();
-    crate::server::serve(addr, routes, options, shutdown).await
+    crate::server::serve(addr, routes, options, metrics, shutdown).await
 }

@@ -1,7 +1,7 @@
 //! API errors: every failure is JSON `{code, message}` with a status code that says whose fault
 //! it is (4xx: the request; 5xx: the node).
 
-use chain_core::error::{MempoolError, TxError};
+use chain_core::error::MempoolError;
 use serde::Serialize;
 use warp::http::StatusCode;
 
@@ -95,20 +95,7 @@ impl From<chain_net::NetError> for ApiError {
 
 impl From<MempoolError> for ApiError {
     fn from(error: MempoolError) -> Self {
-        let code = match &error {
-            MempoolError::Invalid(TxError::Signature(_)) => "bad_signature",
-            MempoolError::Invalid(TxError::ZeroAmount) => "zero_amount",
-            MempoolError::Invalid(_) => "invalid_transfer",
-            MempoolError::Duplicate { .. } => "duplicate",
-            MempoolError::FeeTooLow { .. } => "fee_too_low",
-            MempoolError::NonceUsed { .. } => "nonce_used",
-            MempoolError::NonceTooFarAhead { .. } => "nonce_too_far_ahead",
-            MempoolError::TooManyPending { .. } => "too_many_pending",
-            MempoolError::ReplacementFeeTooLow { .. } => "replacement_fee_too_low",
-            MempoolError::InsufficientBalance { .. } => "insufficient_balance",
-            MempoolError::Full => "mempool_full",
-            _ => "rejected",
-        };
+        let code = error.code();
         let status = if matches!(error, MempoolError::Duplicate { .. }) {
             409
         } else {

@@ -26,6 +26,7 @@ mod charts;
 mod error;
 mod events;
 mod kdf_gate;
+pub mod metrics;
 pub mod miners;
 mod ops;
 mod pages;
@@ -72,7 +73,9 @@ pub async fn serve_with(
     options: ServerOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    server::serve(addr, json_routes(state), options, shutdown).await
+    state.metrics.follow(&state.node);
+    let metrics = state.metrics.clone();
+    server::serve(addr, json_routes(state), options, metrics, shutdown).await
 }
 
 /// The API under `/api/v1` and the operator endpoints (`/healthz`, `/readyz`), every refusal a

@@ -1,6 +1,7 @@
 //! Operator endpoints, beside the API at the server's root: `GET /healthz` (the process and its
 //! node answer) and `GET /readyz` (the node serves its chain: no block download under way,
-//! lookups caught up; `chain_net::views::Readiness`), for a supervisor or a load balancer. Both are served by every
+//! lookups caught up; `chain_net::views::Readiness`), for a supervisor or a load balancer, and
+//! `GET /metrics` for a Prometheus scraper (`crate::metrics`). Both are served by every
 //! server (API alone or the whole app), need no token, and answer JSON.
 
 use crate::api::ApiState;
@@ -13,7 +14,7 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 /// The paths served here.
-pub(crate) const PATHS: &[&str] = &["/healthz", "/readyz"];
+pub(crate) const PATHS: &[&str] = &["/healthz", "/readyz", "/metrics"];
 
 #[derive(Serialize)]
 struct Alive {
@@ -45,7 +46,22 @@ async fn readyz(state: ApiState) -> Result<Response, Infallible> {
     })
 }
 
-/// `GET /healthz` and `GET /readyz`.
+async fn metrics(state: ApiState) -> Result<Response, Infallible> {
+    let status = match state.node.status().await {
+        Ok(status) => status,
+        Err(error) => return Ok(ApiError::from(error).reply().into_response()),
+    };
+    let counters = state.node.counters();
+    Ok(match state.metrics.render(&status, &counters) {
+        Ok(text) => warp::reply::with_header(text, "content-type", crate::metrics::CONTENT_TYPE)
+            .into_response(),
+        Err(_) => ApiError::new(500, "internal", "the metrics could not be written")
+            .reply()
+            .into_response(),
+    })
+}
+
+/// `GET /healthz`, `GET /readyz` and `GET /metrics`.
 pub(crate) fn routes(
     state: ApiState,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
@@ -61,7 +77,11 @@ pub(crate) fn routes(
         .and(warp::get())
         .and(with())
         .and_then(readyz);
-    healthz.or(readyz).unify()
+    let metrics = warp::path!("metrics")
+        .and(warp::get())
+        .and(with())
+        .and_then(metrics);
+    healthz.or(readyz).unify().or(metrics).unify()
 }
 
 #[cfg(test)]
@@ -83,6 +103,10 @@ mod tests {
             syncing,
             indexed_height: Height(indexed),
             peers: 1,
+            peers_inbound: 1,
+            peers_outbound: 0,
+            banned: 0,
+            chain_work: 1.0,
             mempool_transfers: 0,
             mempool_bytes: 0,
             mining: MiningStatus::default(),

@@ -25,6 +25,7 @@
 //! reverse proxy ([`ServerOptions::trusted_proxy`]) that address is the one the proxy forwards,
 //! and the proxy itself is exempt from the per-client connection cap (`proxy.rs`).
 
+use crate::metrics::Metrics;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
@@ -121,13 +122,14 @@ pub(crate) async fn serve(
     addr: SocketAddr,
     routes: BoxedFilter<(Response,)>,
     options: ServerOptions,
+    metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     Ok((
         bound,
-        tokio::spawn(run(listener, routes, options, shutdown)),
+        tokio::spawn(run(listener, routes, options, metrics, shutdown)),
     ))
 }
 
@@ -135,6 +137,7 @@ async fn run(
     listener: TcpListener,
     routes: BoxedFilter<(Response,)>,
     options: ServerOptions,
+    metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let admission = crate::admission::Admission::new(options);
@@ -169,6 +172,7 @@ async fn run(
             peer: client,
             trusted_proxy: options.trusted_proxy,
             state: state.clone(),
+            metrics: metrics.clone(),
         };
         let watcher = graceful.watcher();
         // Forget the connections that have ended, so the set holds only open ones.
@@ -220,6 +224,8 @@ struct WithClient<S> {
     trusted_proxy: Option<IpAddr>,
     /// Told when a request head has come (such a connection is never closed for a newcomer).
     state: Arc<crate::admission::ConnectionState>,
+    /// Counts each answer.
+    metrics: Arc<Metrics>,
 }
 
 impl<S, B, ResponseBody> hyper::service::Service<Request<B>> for WithClient<S>
@@ -243,8 +249,10 @@ where
         let path = request.uri().path().to_owned();
         let started = Instant::now();
         let response = self.inner.call(request);
+        let metrics = self.metrics.clone();
         Box::pin(async move {
             let response = response.await?;
+            metrics.http_request(&path, response.status().as_u16());
             tracing::info!(
                 target: "chain_web",
                 %client,

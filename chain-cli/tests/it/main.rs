@@ -555,6 +555,25 @@ fn a_node_without_a_terminal_logs_blocks_and_peers_at_info_serves_its_web_and_an
 
     let b_api = b.apis[0].clone();
     assert_eq!(get(&b_api, "/healthz"), (200, r#"{"alive":true}"#.into()));
+    // Metrics, as a Prometheus scraper reads them: the follower dialled one peer and stored
+    // the blocks it got in batches, each commit timed.
+    let (code, text) = get(&b_api, "/metrics");
+    assert_eq!(code, 200);
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    let value = |name: &str, label: Option<(&str, &str)>| {
+        let found = scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name && label.is_none_or(|(k, v)| s.labels.get(k) == Some(v)));
+        match found.map(|s| &s.value) {
+            Some(prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v)) => *v,
+            Some(prometheus_parse::Value::Histogram(buckets)) => buckets.last().unwrap().count,
+            other => panic!("{name}: {other:?} in {text}"),
+        }
+    };
+    assert_eq!(value("chain_peers", Some(("direction", "outbound"))), 1.0);
+    assert!(value("chain_height", None) >= 1.0);
+    assert!(value("chain_store_commit_seconds", None) >= 1.0, "{text}");
     // `--web`: the wallet and explorer beside the API.
     let (code, home) = get(&b_api, "/");
     assert_eq!(code, 200);

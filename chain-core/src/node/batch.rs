@@ -26,6 +26,12 @@ pub const INDEX_CATCH_UP: usize = 20_000;
 /// up although the node is still far behind (its sync peer left, or withholds the blocks).
 pub const SYNC_STALL_SECS: u64 = 2;
 
+/// Upper bounds (microseconds) of the buckets of [`BatchStats::commit_buckets`]; a last bucket
+/// counts the commits slower than all of them.
+pub const COMMIT_BUCKETS_MICROS: [u64; 10] = [
+    250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000,
+];
+
 /// Batches committed, the blocks in them, and the time spent committing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BatchStats {
@@ -35,6 +41,23 @@ pub struct BatchStats {
     pub blocks: u64,
     /// Nanoseconds spent in the commits (a measurement only: no decision reads it).
     pub commit_ns: u64,
+    /// Commits by how long each took: bucket `i` counts those of at most
+    /// [`COMMIT_BUCKETS_MICROS`]`[i]` and more than the bucket before; the last, the slower.
+    pub commit_buckets: [u64; COMMIT_BUCKETS_MICROS.len() + 1],
+}
+
+impl BatchStats {
+    fn record_commit(&mut self, blocks: u64, took: std::time::Duration) {
+        self.batches += 1;
+        self.blocks += blocks;
+        self.commit_ns += u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let bucket = COMMIT_BUCKETS_MICROS
+            .iter()
+            .position(|&bound| micros <= bound)
+            .unwrap_or(COMMIT_BUCKETS_MICROS.len());
+        self.commit_buckets[bucket] += 1;
+    }
 }
 
 /// The store-batch and index policy of a node.
@@ -108,9 +131,7 @@ impl BatchPolicy {
         let committed = store.end_batch();
         store.defer_indexes(false);
         self.last_commit = Some(now);
-        self.stats.batches += 1;
-        self.stats.blocks += blocks;
-        self.stats.commit_ns += u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.stats.record_commit(blocks, started.elapsed());
         committed?;
         Ok(true)
     }
@@ -160,6 +181,24 @@ mod tests {
         assert!(!policy.commit(&mut store, 100).unwrap(), "nothing open");
         assert_eq!(policy.stats().batches, 1);
         assert_eq!(policy.stats().blocks, MAX_BATCH);
+    }
+
+    #[test]
+    fn each_commit_is_counted_in_the_bucket_of_its_time() {
+        use std::time::Duration;
+        let mut stats = BatchStats::default();
+        stats.record_commit(3, Duration::from_micros(250));
+        stats.record_commit(1, Duration::from_micros(251));
+        stats.record_commit(1, Duration::from_secs(2));
+        assert_eq!(stats.commit_buckets[0], 1, "at most its bound");
+        assert_eq!(stats.commit_buckets[1], 1);
+        assert_eq!(
+            stats.commit_buckets[COMMIT_BUCKETS_MICROS.len()],
+            1,
+            "slower than all"
+        );
+        assert_eq!((stats.batches, stats.blocks), (3, 5));
+        assert_eq!(stats.commit_ns, 2_000_501_000);
     }
 
     #[test]

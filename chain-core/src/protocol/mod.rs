@@ -108,6 +108,13 @@ pub enum NodeEvent {
     Chain(ChainEvent),
     /// A transfer entered the mempool.
     TransferAccepted(Txid),
+    /// The mempool refused a transfer (from a peer or from this node's API).
+    TransferRefused {
+        /// The transfer.
+        txid: Txid,
+        /// Why ([`MempoolError::code`](crate::error::MempoolError::code)).
+        reason: &'static str,
+    },
     /// A peer finished its handshake.
     PeerReady {
         /// The peer.

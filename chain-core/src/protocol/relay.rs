@@ -271,6 +271,10 @@ impl<S: Store> Protocol<S> {
                 // until the tip changes (see `publish_chain_events`), not as a request made.
                 self.requested_transfers.remove(&txid);
                 self.rejected_transfers.insert(txid);
+                self.outbox.push(Io::Event(NodeEvent::TransferRefused {
+                    txid,
+                    reason: error.code(),
+                }));
                 if let Some(peer) = from
                     && let Some(penalty) = transfer_penalty(&error, requested)
                 {

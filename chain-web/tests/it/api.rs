@@ -537,3 +537,136 @@ fn health_and_readiness_answer_at_the_root_without_a_token() {
     // The pages' server answers them too, not with its HTML 404.
     assert_eq!(root("/readyz?x=1").0, 200);
 }
+
+/// `GET /metrics` as a Prometheus scraper reads it: every sample by name and labels.
+fn scrape(app: &TestApp) -> prometheus_parse::Scrape {
+    let response = ureq::get(format!("{}/metrics", app.url)).call().unwrap();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/openmetrics-text"),
+        "{content_type}"
+    );
+    let text = response.into_body().read_to_string().unwrap();
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap()
+}
+
+/// The value of the sample `name` whose labels include `labels` (0 when there is none).
+fn sample(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == name)
+        .find(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map_or(0.0, |s| match &s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => *v,
+            other => panic!("{name} is {other:?}"),
+        })
+}
+
+#[test]
+fn metrics_count_requests_by_route_blocks_and_refusals_by_reason() {
+    let app = funded_app();
+    let api = Api::new(&app);
+    let before = scrape(&app);
+    assert_eq!(sample(&before, "chain_height", &[]), height(&app) as f64);
+    assert!(sample(&before, "chain_blocks_connected_total", &[]) >= 3.0);
+    assert!(sample(&before, "chain_chain_work", &[]) > 0.0);
+    assert_eq!(
+        sample(&before, "chain_peers", &[("direction", "inbound")]),
+        0.0
+    );
+
+    // Requests, labelled by route pattern: an unknown path does not get its own label.
+    for _ in 0..3 {
+        assert_eq!(api.get("/status").0, 200);
+    }
+    let hash = api.get("/status").1["tip"].as_str().unwrap().to_owned();
+    assert_eq!(api.get(&format!("/blocks/{hash}")).0, 200);
+    assert_eq!(api.get("/no-such-route-4711").0, 404);
+    // Refused by the mempool: a forged signature and an amount the sender lacks.
+    let (_, account) = api.get(&format!("/addresses/{}", text(&testkit::address(1))));
+    let nonce = account["next_nonce"].as_u64().unwrap();
+    let good = testkit::transfer(
+        &testkit::key(1),
+        testkit::address(2),
+        5_000,
+        1_000,
+        nonce,
+        network(),
+    );
+    let mut forged = good.clone();
+    forged.amount = chain_core::units::Amount(5_001);
+    assert_error(api.submit(&forged), 422, "bad_signature");
+    let broke = testkit::transfer(
+        &testkit::key(9),
+        testkit::address(2),
+        5_000,
+        1_000,
+        0,
+        network(),
+    );
+    assert_error(api.submit(&broke), 422, "insufficient_balance");
+    assert_eq!(api.submit(&good).0, 202);
+
+    // The events are counted by a task of their own: soon.
+    let after = wait_for("the refusals counted", 10, || {
+        let after = scrape(&app);
+        (sample(
+            &after,
+            "chain_transfers_refused_total",
+            &[("reason", "insufficient_balance")],
+        ) == 1.0)
+            .then_some(after)
+    });
+    assert_eq!(
+        sample(
+            &after,
+            "chain_transfers_refused_total",
+            &[("reason", "bad_signature")]
+        ),
+        1.0
+    );
+    assert_eq!(sample(&after, "chain_transfers_accepted_total", &[]), 1.0);
+    assert_eq!(sample(&after, "chain_mempool_transfers", &[]), 1.0);
+    assert!(sample(&after, "chain_mempool_bytes", &[]) > 0.0);
+    assert!(sample(&after, "chain_signatures_verified_total", &[]) >= 1.0);
+    let status_200 = [("route", "/api/v1/status"), ("status", "200")];
+    assert_eq!(
+        sample(&after, "chain_http_requests_total", &status_200)
+            - sample(&before, "chain_http_requests_total", &status_200),
+        4.0
+    );
+    assert_eq!(
+        sample(
+            &after,
+            "chain_http_requests_total",
+            &[("route", "/api/v1/blocks/:id"), ("status", "200")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &after,
+            "chain_http_requests_total",
+            &[("route", "other"), ("status", "404")]
+        ),
+        1.0
+    );
+    // The commit-time histogram, in whole: buckets up to +Inf.
+    let commits = after
+        .samples
+        .iter()
+        .find(|s| s.metric == "chain_store_commit_seconds")
+        .expect("the commit histogram");
+    let prometheus_parse::Value::Histogram(buckets) = &commits.value else {
+        panic!("{:?}", commits.value)
+    };
+    assert_eq!(buckets.len(), 11);
+    assert!(buckets.last().unwrap().less_than.is_infinite());
+}
