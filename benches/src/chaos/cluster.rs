@@ -28,8 +28,11 @@ pub struct NodeSpec {
     pub listen: SocketAddr,
     /// Its API address.
     pub api: SocketAddr,
-    /// The addresses it dials: the proxies of its outgoing links.
-    pub peers: Vec<SocketAddr>,
+    /// The peers it dials (`host:port`): the proxies of its outgoing links on loopback, the
+    /// other hosts by name on a testbed.
+    pub peers: Vec<String>,
+    /// The command that runs the binary, if any (`ip netns exec <host>` on a testbed).
+    pub launcher: Vec<String>,
     /// The address it mines to, if it mines.
     pub miner: Option<String>,
 }
@@ -151,7 +154,14 @@ impl Node {
         let err_log = log
             .try_clone()
             .map_err(|e| Error::new(format!("cannot share {}: {e}", self.log_path().display())))?;
-        let mut command = Command::new(binary);
+        let mut command = match self.spec.launcher.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
         command
             .args(["node", "--network", "regtest", "--regtest-bits"])
             .arg(format!("0x{bits}"))
@@ -160,7 +170,7 @@ impl Node {
             .args(["--listen", &self.spec.listen.to_string()])
             .args(["--api", &self.spec.api.to_string()]);
         for peer in &self.spec.peers {
-            command.args(["--peer", &peer.to_string()]);
+            command.args(["--peer", peer]);
         }
         if let Some(miner) = &self.spec.miner {
             command.args(["--mine", "--miner-address", miner, "--threads", "1"]);

@@ -76,6 +76,46 @@ impl PlanConfig {
     }
 }
 
+/// A random split of `nodes` into two non-empty groups: every pair across it.
+fn split(rng: &mut Rng, nodes: usize) -> Vec<Pair> {
+    let full = (1u64 << nodes) - 1;
+    let mask = 1 + rng.below(full - 1);
+    let mut pairs = Vec::new();
+    for a in 0..nodes {
+        for b in a + 1..nodes {
+            if (mask >> a) & 1 != (mask >> b) & 1 {
+                pairs.push((a, b));
+            }
+        }
+    }
+    pairs
+}
+
+/// A calm plan for a load run: no node killed, no single link cut, and two partitions (random
+/// splits drawn from `seed`), the first from 15 % of `duration`, the second from 55 %, each
+/// lasting a fifth of it (60 s at most) and healed.
+pub fn partitions(seed: u64, nodes: usize, duration: Duration) -> Vec<Event> {
+    let mut rng = Rng::new(seed);
+    let length = (duration / 5).min(Duration::from_secs(60));
+    let mut events = Vec::new();
+    for start in [duration.mul_f64(0.15), duration.mul_f64(0.55)] {
+        let pairs = split(&mut rng, nodes);
+        events.push(Event {
+            at: start,
+            action: Action::Cut {
+                pairs: pairs.clone(),
+                mode: Mode::Hold,
+                partition: true,
+            },
+        });
+        events.push(Event {
+            at: start + length,
+            action: Action::Heal(pairs),
+        });
+    }
+    events
+}
+
 fn between(rng: &mut Rng, (low, high): (u64, u64)) -> u64 {
     low + rng.below(high.saturating_sub(low) + 1)
 }
@@ -109,18 +149,7 @@ pub fn plan(seed: u64, config: &PlanConfig) -> Vec<Event> {
         } else {
             let partition = roll >= 75;
             let pairs = if partition {
-                // A random split into two non-empty groups: every pair across it.
-                let full = (1u64 << config.nodes) - 1;
-                let mask = 1 + rng.below(full - 1);
-                let mut pairs = Vec::new();
-                for a in 0..config.nodes {
-                    for b in a + 1..config.nodes {
-                        if (mask >> a) & 1 != (mask >> b) & 1 {
-                            pairs.push((a, b));
-                        }
-                    }
-                }
-                pairs
+                split(&mut rng, config.nodes)
             } else {
                 let a = rng.below(config.nodes as u64) as usize;
                 let b = (a + 1 + rng.below(config.nodes as u64 - 1) as usize) % config.nodes;
@@ -219,6 +248,31 @@ mod tests {
                 kills > 0 && partitions > 0,
                 "seed {seed}: some of each fault"
             );
+        }
+    }
+
+    #[test]
+    fn a_load_plan_has_two_partitions_each_healed_before_the_end() {
+        let duration = Duration::from_secs(300);
+        let events = partitions(4, 16, duration);
+        assert_eq!(events.len(), 4);
+        let cuts: Vec<_> = events
+            .iter()
+            .filter_map(|e| match &e.action {
+                Action::Cut {
+                    pairs, partition, ..
+                } => Some((e.at, pairs.clone(), *partition)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(cuts.len(), 2);
+        for (at, pairs, partition) in &cuts {
+            assert!(*partition && !pairs.is_empty());
+            let healed = events
+                .iter()
+                .find(|e| e.action == Action::Heal(pairs.clone()))
+                .unwrap();
+            assert!(healed.at > *at && healed.at < duration);
         }
     }
 

@@ -62,6 +62,10 @@ pub struct Figures {
     pub load_start: String,
     /// See `load_start`.
     pub load_end: String,
+    /// On a testbed: packets the switch delivered and lost.
+    pub packets: Option<(u64, u64)>,
+    /// Seconds from each heal (of the last cut standing) until every node reported one tip.
+    pub converged_after_heal: Vec<f64>,
     /// The sum of the known balances and the coins issued, at the end.
     pub balance_sum: Amount,
     /// See `balance_sum`.
@@ -153,6 +157,21 @@ pub fn render(report: &Report) -> String {
         f.issued,
         f.balance_sum == f.issued
     );
+    if !f.converged_after_heal.is_empty() {
+        let times: Vec<String> = f
+            .converged_after_heal
+            .iter()
+            .map(|s| format!("{s:.1} s"))
+            .collect();
+        let _ = writeln!(out, "  one tip again after each heal: {}", times.join(", "));
+    }
+    if let Some((delivered, lost)) = f.packets {
+        let _ = writeln!(
+            out,
+            "  testbed switch: {delivered} packets delivered, {lost} lost ({:.2} %)",
+            lost as f64 * 100.0 / (delivered + lost).max(1) as f64
+        );
+    }
     let _ = writeln!(
         out,
         "  settled in {:.1} s; total {:.0} s; load average {} at the start, {} at the end",

@@ -11,6 +11,7 @@
 //! dropped (on an error or a panic too). What a killed run leaves, [`clean_stale`] removes.
 
 pub mod nodes;
+pub mod settings;
 pub mod switch;
 pub mod tun;
 
@@ -117,6 +118,50 @@ pub fn clean_stale() {
             let _ = std::fs::remove_dir_all(hosts_dir(name));
         }
     }
+}
+
+/// Removes this process's namespaces (and their hosts files) when it is interrupted (Ctrl-C,
+/// SIGTERM), then ends it with status 130: for a harness whose testbed is owned deep inside
+/// its run. The processes in the namespaces get the terminal's Ctrl-C themselves; the TUN
+/// devices go with this process.
+pub fn remove_on_interrupt() {
+    std::thread::spawn(|| {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        runtime.block_on(async {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut term = signal(SignalKind::terminate()).ok();
+            let terminated = async {
+                match term.as_mut() {
+                    Some(term) => term.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminated => {}
+            }
+        });
+        let own = format!("{TAG}-{}-", std::process::id());
+        if let Ok(output) = Command::new("ip").args(["netns", "list"]).output() {
+            for line in String::from_utf8_lossy(&output.stdout).lines() {
+                if let Some(name) = line
+                    .split_whitespace()
+                    .next()
+                    .filter(|n| n.starts_with(&own))
+                {
+                    let _ = ip(&["netns", "del", name]);
+                    let _ = std::fs::remove_dir_all(hosts_dir(name));
+                }
+            }
+        }
+        eprintln!("interrupted: the testbed's namespaces are removed");
+        std::process::exit(130);
+    });
 }
 
 /// Where `ip netns exec` finds a namespace's own `/etc` files.
@@ -258,6 +303,17 @@ impl Testbed {
     #[must_use]
     pub fn hosts(&self) -> usize {
         self.config.hosts
+    }
+
+    /// The words that run a program inside host `i` (`ip netns exec <namespace>`).
+    #[must_use]
+    pub fn launcher(&self, i: usize) -> Vec<String> {
+        vec![
+            "ip".into(),
+            "netns".into(),
+            "exec".into(),
+            self.namespaces[i].clone(),
+        ]
     }
 
     /// A command that runs `program` inside host `i` (its network and its `/etc/hosts`).

@@ -1,10 +1,10 @@
 //! The chaos itself: the plan's faults applied on time, transfers sent to random live nodes,
 //! and the nodes asked about them, until the plan's time is up.
 
-use super::{FEE, Harness, MAX_OUTSTANDING, pairs_text};
+use super::{FEE, Harness, MAX_OUTSTANDING, PlanKind, pairs_text};
 use crate::chaos::Error;
 use crate::chaos::api::{Submitted, TxState};
-use crate::chaos::plan::{Action, PlanConfig, plan};
+use crate::chaos::plan::{Action, PlanConfig, partitions, plan};
 use crate::chaos::watch::Watch;
 use crate::sys;
 use chain_core::encode::Encode;
@@ -40,8 +40,13 @@ impl Harness {
                                 link.cut(*mode);
                             }
                         }
+                        // On a testbed every cut drops packets (as `Hold` holds connections).
+                        if let Some(testbed) = &self.testbed {
+                            testbed.switch().cut(pair.0, pair.1);
+                        }
                     }
                 }
+                self.healed_at = None;
                 self.figures.links_cut += pairs.len() as u32;
                 self.figures.partitions += u32::from(*partition);
                 self.say(&format!(
@@ -60,7 +65,13 @@ impl Harness {
                                 link.heal();
                             }
                         }
+                        if let Some(testbed) = &self.testbed {
+                            testbed.switch().heal(pair.0, pair.1);
+                        }
                     }
+                }
+                if self.cuts.values().all(|&c| c == 0) {
+                    self.healed_at = Some(Instant::now());
                 }
                 self.say(&format!("heal {}", pairs_text(pairs)));
             }
@@ -132,8 +143,12 @@ impl Harness {
     fn look_up(&mut self, live: &[usize], cursor: &mut usize) {
         let unconfirmed = self.book.unconfirmed();
         let confirmed = self.book.ever_confirmed();
-        for round in 0..3 {
-            let txid = if round < 2 && !unconfirmed.is_empty() {
+        // Every 100 ms: enough lookups of unconfirmed transfers to keep up with the rate they
+        // are sent at (a wallet waits for its transfers to be seen confirmed), and one of a
+        // confirmed transfer, which must stay so.
+        let unconfirmed_rounds = (self.options.rate / 10 + 1).max(2) as usize;
+        for round in 0..=unconfirmed_rounds {
+            let txid = if round < unconfirmed_rounds && !unconfirmed.is_empty() {
                 *cursor = (*cursor + 1) % unconfirmed.len();
                 unconfirmed[*cursor]
             } else if !confirmed.is_empty() {
@@ -155,10 +170,13 @@ impl Harness {
 
     pub(super) fn chaos(&mut self) -> Result<(), Error> {
         let duration = Duration::from_secs(self.options.seconds);
-        let events = plan(
-            self.options.seed,
-            &PlanConfig::new(self.options.nodes, duration),
-        );
+        let events = match self.options.plan {
+            PlanKind::Chaos => plan(
+                self.options.seed,
+                &PlanConfig::new(self.options.nodes, duration),
+            ),
+            PlanKind::Partitions => partitions(self.options.seed, self.options.nodes, duration),
+        };
         self.say(&format!(
             "chaos: {} planned events over {} s",
             events.len(),
@@ -171,6 +189,7 @@ impl Harness {
         let mut next_send = begin;
         let mut next_lookup = begin;
         let mut next_status = begin;
+        let mut next_agreement = begin;
         let mut next_report = begin + Duration::from_secs(10);
         let mut cursor = 0;
         while begin.elapsed() < duration {
@@ -187,9 +206,23 @@ impl Harness {
             }
             self.revive_crashed(&should_run)?;
             let live = self.live();
-            if Instant::now() >= next_send {
+            // Catching up after a slow step, but never more than a second's worth at once.
+            let mut sends = 0;
+            while Instant::now() >= next_send && sends <= self.options.rate {
                 self.send_one(&live);
                 next_send += send_every;
+                sends += 1;
+            }
+            if let Some(healed) = self.healed_at
+                && Instant::now() >= next_agreement
+            {
+                if self.agreed_tip().is_some() {
+                    self.figures
+                        .converged_after_heal
+                        .push(healed.elapsed().as_secs_f64());
+                    self.healed_at = None;
+                }
+                next_agreement = Instant::now() + Duration::from_millis(250);
             }
             if Instant::now() >= next_lookup {
                 self.look_up(&live, &mut cursor);

@@ -9,11 +9,22 @@ use chain_core::hash::Txid;
 use chain_core::units::Amount;
 use std::time::{Duration, Instant};
 
+/// Funding transfers of one miner pending at once, at most (the nodes' nonce window is 16).
+const FUNDING_WINDOW: u64 = 12;
+
 impl Harness {
     /// Funds every wallet from the miners' coinbases, and waits until those transfers are
     /// confirmed everywhere, two blocks deep.
     pub(super) fn fund(&mut self) -> Result<(), Error> {
-        let deadline = Instant::now() + Duration::from_secs(90);
+        // A block lets each miner fund `FUNDING_WINDOW` more wallets.
+        let rounds = self
+            .keys
+            .wallets
+            .len()
+            .div_ceil(self.keys.miners.len().max(1)) as u64
+            / FUNDING_WINDOW;
+        let limit = Duration::from_secs(90 + 30 * rounds);
+        let deadline = Instant::now() + limit;
         // Coins of the last two blocks a miner found are not spent: a reorg could take them.
         let margin = Amount(2 * self.params.initial_subsidy.0);
         let need = Amount(FUNDING.0 + FEE.0);
@@ -24,7 +35,7 @@ impl Harness {
         while next_wallet < self.keys.wallets.len() {
             if Instant::now() > deadline {
                 return Err(Error::new(format!(
-                    "only {next_wallet} of {} wallets funded within 90 s (heights {:?})",
+                    "only {next_wallet} of {} wallets funded within {limit:?} (heights {:?})",
                     self.keys.wallets.len(),
                     self.heights
                 )));
@@ -41,8 +52,11 @@ impl Harness {
                 let Ok(account) = api.account(&address) else {
                     continue;
                 };
+                // The mempool holds 16 of a sender's transfers beyond its confirmed nonce: more
+                // wallets than that wait for the next block.
                 while next_wallet < self.keys.wallets.len()
                     && account.balance.0 >= reserved.0 + margin.0 + need.0
+                    && self.keys.miners[m].next_nonce < account.nonce + FUNDING_WINDOW
                 {
                     let to = self.keys.wallets[next_wallet].address;
                     let transfer =
@@ -76,9 +90,9 @@ impl Harness {
         ));
         loop {
             if Instant::now() > deadline {
-                return Err(Error::new(
-                    "the funding transfers were not confirmed everywhere within 90 s",
-                ));
+                return Err(Error::new(format!(
+                    "the funding transfers were not confirmed everywhere within {limit:?}"
+                )));
             }
             std::thread::sleep(Duration::from_millis(500));
             let Some((_, height)) = self.agreed_tip() else {

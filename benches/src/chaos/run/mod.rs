@@ -18,13 +18,14 @@ use super::report::{Figures, Report};
 use super::wallets::Keys;
 use super::watch::Watch;
 use crate::sys;
+use crate::testbed::{Config as TestbedConfig, Testbed};
 use chain_core::hash::BlockHash;
 use chain_core::params::ChainParams;
 use chain_core::pow::CompactTarget;
 use chain_core::testkit::Rng;
 use chain_core::units::{Amount, COIN, Height};
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -48,6 +49,29 @@ pub struct Options {
     pub rate: u32,
     /// The `chain` binary (default: next to this executable).
     pub chain: Option<PathBuf>,
+    /// Run the nodes on a testbed of hosts with these links instead of on loopback.
+    pub testbed: Option<TestbedLinks>,
+    /// Which faults.
+    pub plan: PlanKind,
+}
+
+/// The links of a run on a testbed (`crate::testbed`): each node a host of its own, reached
+/// by name.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TestbedLinks {
+    /// Each pair's one-way delay, drawn from this range.
+    pub delay: (Duration, Duration),
+    /// Share of packets lost on every link.
+    pub loss: f64,
+}
+
+/// The faults of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanKind {
+    /// Nodes killed, links cut, partitions ([`super::plan::plan`]).
+    Chaos,
+    /// Two partitions healed and nothing else: a load run ([`super::plan::partitions`]).
+    Partitions,
 }
 
 impl Default for Options {
@@ -63,6 +87,8 @@ impl Default for Options {
             bits: CompactTarget(0x1e00_8000),
             rate: 3,
             chain: None,
+            testbed: None,
+            plan: PlanKind::Chaos,
         }
     }
 }
@@ -111,13 +137,20 @@ pub fn run(options: &Options) -> Result<Report, Error> {
     })
 }
 
+/// Directed links `(from, to)`: `from` dials it to reach `to`.
+type Links = BTreeMap<(usize, usize), Link>;
+
 struct Harness {
     options: Options,
     params: ChainParams,
     binary: PathBuf,
     nodes: Vec<Node>,
-    /// Directed links `(from, to)`: `from` dials it to reach `to`.
-    links: BTreeMap<(usize, usize), Link>,
+    /// The proxies of the links, on loopback.
+    links: Links,
+    /// The hosts and the switch between them (a run on a testbed).
+    testbed: Option<Testbed>,
+    /// When the last cut healed, while the nodes have not yet agreed on a tip since.
+    healed_at: Option<Instant>,
     /// How many cuts hold each node pair (overlapping cuts heal when the last one does).
     cuts: BTreeMap<Pair, u32>,
     ready: Vec<bool>,
@@ -140,52 +173,24 @@ impl Harness {
         let n = options.nodes;
         // Seeds of separate streams: a change in how many keys are drawn does not move the plan.
         let keys = Keys::new(options.seed ^ 0x6b65_7973, options.miners, options.wallets);
-        let mut listens = Vec::new();
-        for i in 0..n {
-            listens.push(SocketAddr::new(node_ip(i), free_port(node_ip(i))?));
-        }
-        let mut links = BTreeMap::new();
-        for from in 0..n {
-            for to in 0..n {
-                if from != to {
-                    let link = Link::start(
-                        (Ipv4Addr::LOCALHOST, 0).into(),
-                        listens[to],
-                        params.network_id,
-                        Some(listens[from].port()),
-                    )
-                    .map_err(|e| Error::new(format!("cannot start the proxy {from}->{to}: {e}")))?;
-                    links.insert((from, to), link);
-                }
+        let (nodes, links, testbed) = match options.testbed {
+            None => {
+                let (nodes, links) = loopback_nodes(options, &keys, &params, &dir)?;
+                (nodes, links, None)
             }
-        }
-        let mut nodes = Vec::new();
-        for (i, listen) in listens.iter().enumerate() {
-            let api =
-                SocketAddr::from((Ipv4Addr::LOCALHOST, free_port(Ipv4Addr::LOCALHOST.into())?));
-            let peers = (0..n)
-                .filter(|&j| j != i)
-                .filter_map(|j| links.get(&(i, j)).map(Link::addr))
-                .collect();
-            let miner = keys
-                .miners
-                .get(i)
-                .map(|m| m.address.to_text(params.address_prefix));
-            nodes.push(Node::new(NodeSpec {
-                index: i,
-                data_dir: dir.join(format!("node-{i}")),
-                listen: *listen,
-                api,
-                peers,
-                miner,
-            }));
-        }
+            Some(shape) => {
+                let (nodes, testbed) = testbed_nodes(options, shape, &keys, &params, &dir)?;
+                (nodes, BTreeMap::new(), Some(testbed))
+            }
+        };
         Ok(Self {
             options: options.clone(),
             params,
             binary,
             nodes,
             links,
+            testbed,
+            healed_at: None,
             cuts: BTreeMap::new(),
             ready: vec![false; n],
             revived: vec![0; n],
@@ -312,9 +317,115 @@ impl Harness {
             self.figures.strangers += stats.strangers.load(Ordering::Relaxed);
         }
         self.links.clear();
+        if let Some(testbed) = self.testbed.take() {
+            let counts = testbed.switch().counts();
+            self.figures.packets = Some((counts.delivered, counts.lost));
+        }
         self.figures.load_end = sys::load_average();
         self.figures.total_secs = self.started.elapsed().as_secs_f64();
     }
+}
+
+/// The miner address of node `i`, if it mines.
+fn miner_of(keys: &Keys, params: &ChainParams, i: usize) -> Option<String> {
+    keys.miners
+        .get(i)
+        .map(|m| m.address.to_text(params.address_prefix))
+}
+
+/// Nodes on loopback, each peer link through a proxy the harness cuts.
+fn loopback_nodes(
+    options: &Options,
+    keys: &Keys,
+    params: &ChainParams,
+    dir: &std::path::Path,
+) -> Result<(Vec<Node>, Links), Error> {
+    let n = options.nodes;
+    let mut listens = Vec::new();
+    for i in 0..n {
+        listens.push(SocketAddr::new(node_ip(i), free_port(node_ip(i))?));
+    }
+    let mut links = BTreeMap::new();
+    for from in 0..n {
+        for to in 0..n {
+            if from != to {
+                let link = Link::start(
+                    (Ipv4Addr::LOCALHOST, 0).into(),
+                    listens[to],
+                    params.network_id,
+                    Some(listens[from].port()),
+                )
+                .map_err(|e| Error::new(format!("cannot start the proxy {from}->{to}: {e}")))?;
+                links.insert((from, to), link);
+            }
+        }
+    }
+    let mut nodes = Vec::new();
+    for (i, listen) in listens.iter().enumerate() {
+        let api = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port(Ipv4Addr::LOCALHOST.into())?));
+        let peers = (0..n)
+            .filter(|&j| j != i)
+            .filter_map(|j| links.get(&(i, j)).map(|l| l.addr().to_string()))
+            .collect();
+        nodes.push(Node::new(NodeSpec {
+            index: i,
+            data_dir: dir.join(format!("node-{i}")),
+            listen: *listen,
+            api,
+            peers,
+            launcher: Vec::new(),
+            miner: miner_of(keys, params, i),
+        }));
+    }
+    Ok((nodes, links))
+}
+
+/// Nodes on a testbed, one host each, every other node its peer by name; cuts are the
+/// switch's.
+fn testbed_nodes(
+    options: &Options,
+    shape: TestbedLinks,
+    keys: &Keys,
+    params: &ChainParams,
+    dir: &std::path::Path,
+) -> Result<(Vec<Node>, Testbed), Error> {
+    if let Some(why) = crate::testbed::unavailable() {
+        return Err(Error::new(format!("no testbed here: {why}")));
+    }
+    crate::testbed::clean_stale();
+    let testbed = Testbed::start(TestbedConfig {
+        hosts: options.nodes,
+        delay: shape.delay,
+        loss: shape.loss,
+        seed: options.seed,
+        ..TestbedConfig::default()
+    })
+    .map_err(|e| Error::new(format!("cannot start the testbed: {e}")))?;
+    let nodes = (0..options.nodes)
+        .map(|i| {
+            let address = IpAddr::V4(testbed.address(i));
+            let peers = (0..options.nodes)
+                .filter(|&j| j != i)
+                .map(|j| {
+                    format!(
+                        "{}:{}",
+                        Testbed::host_name(j),
+                        crate::testbed::nodes::P2P_PORT
+                    )
+                })
+                .collect();
+            Node::new(NodeSpec {
+                index: i,
+                data_dir: dir.join(format!("node-{i}")),
+                listen: SocketAddr::new(address, crate::testbed::nodes::P2P_PORT),
+                api: SocketAddr::new(address, crate::testbed::nodes::API_PORT),
+                peers,
+                launcher: testbed.launcher(i),
+                miner: miner_of(keys, params, i),
+            })
+        })
+        .collect();
+    Ok((nodes, testbed))
 }
 
 fn pairs_text(pairs: &[Pair]) -> String {

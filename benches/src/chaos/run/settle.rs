@@ -6,7 +6,8 @@ use super::Harness;
 use crate::chaos::Error;
 use crate::chaos::api::TxState;
 use crate::chaos::verdict::{NodeView, Verdict, judge};
-use chain_core::hash::Txid;
+use chain_core::hash::{BlockHash, Txid};
+use chain_core::units::Height;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
@@ -81,18 +82,44 @@ impl Harness {
                 self.say(&format!("cannot stop mining on node {i}: {error}"));
             }
         }
-        // A block found as mining stopped may still travel: wait for two equal rounds.
+        // Two blocks found at one height just as mining stopped split the nodes for good, each
+        // keeping the one it saw first (equal work). As on a live network, the next block
+        // decides: one miner finds one more, at most three times.
+        for _ in 0..3 {
+            if self.wait_for_one_tip().is_some() {
+                return Ok(());
+            }
+            let Some(miner) = self.keys.miners.first() else {
+                break;
+            };
+            let address = miner.address.to_text(self.params.address_prefix);
+            let api = self.nodes[0].api();
+            let before = api.status().map(|s| s.height).ok();
+            self.say("two tips of equal work: node 0 mines one more block to settle it");
+            api.set_mining(Some(&address))?;
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while Instant::now() < deadline && api.status().map(|s| s.height).ok() == before {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            api.set_mining(None)?;
+        }
+        Ok(())
+    }
+
+    /// Waits (30 s at most) until every node reports one tip twice in a row, a second apart (a
+    /// block found as mining stopped may still travel); that tip.
+    fn wait_for_one_tip(&mut self) -> Option<(BlockHash, Height)> {
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut previous = None;
         while Instant::now() < deadline {
             std::thread::sleep(Duration::from_secs(1));
             let tip = self.agreed_tip();
             if tip.is_some() && tip == previous {
-                break;
+                return tip;
             }
             previous = tip;
         }
-        Ok(())
+        None
     }
 
     /// Collects every node's view, judges it, and fills in the figures.
