@@ -60,6 +60,15 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum PeersCommand {
+    /// Dial a peer now and keep its address (`host:port`: a name or an address).
+    Add {
+        /// The peer.
+        peer: chain_net::PeerName,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Start a local network of miners on 127.0.0.1, each with its own data, port and wallet.
     Devnet {
@@ -164,8 +173,11 @@ enum Command {
         /// Address.
         address: String,
     },
-    /// Connected peers.
-    Peers,
+    /// Connected peers; `peers add HOST:PORT` dials one more now (needs the API token).
+    Peers {
+        #[command(subcommand)]
+        command: Option<PeersCommand>,
+    },
     /// Pending transfers.
     Mempool,
 }
@@ -576,7 +588,22 @@ fn run(cli: Cli) -> Result<(), CliError> {
             print(cli.json, &account, account_text);
             Ok(())
         }
-        Command::Peers => {
+        Command::Peers {
+            command: Some(PeersCommand::Add { peer }),
+        } => {
+            let added = client().post("peers", &json!({ "peer": peer.to_string() }))?;
+            print(cli.json, &added, |a| {
+                let addresses: Vec<&str> = a["addresses"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                format!("dialling {} ({})", peer, addresses.join(", "))
+            });
+            Ok(())
+        }
+        Command::Peers { command: None } => {
             let peers = client().get("peers")?;
             print(cli.json, &peers, |p| {
                 p.as_array()

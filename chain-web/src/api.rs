@@ -105,6 +105,24 @@ pub struct SubmitBody {
     pub transfer: String,
 }
 
+/// Body of `POST /peers`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddPeerBody {
+    /// `host:port`: a host name or an address, and the peer's port.
+    pub peer: String,
+}
+
+/// Answer of `POST /peers`: the addresses the peer resolved to, each now dialled.
+#[derive(Debug, Serialize)]
+struct PeerAdded {
+    peer: String,
+    addresses: Vec<String>,
+}
+
+/// How long `POST /peers` waits for a host name to resolve.
+const PEER_LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Body of `POST /mining`.
 #[derive(Debug, Deserialize)]
 pub struct MiningBody {
@@ -305,6 +323,50 @@ async fn set_mining(body: MiningBody, state: ApiState) -> Result<Response, Infal
     respond(result.await)
 }
 
+async fn add_peer(body: AddPeerBody, state: ApiState) -> Result<Response, Infallible> {
+    let result = async {
+        let name: chain_net::PeerName = body
+            .peer
+            .parse()
+            .map_err(|e: chain_net::BadPeer| ApiError::bad_request("bad_peer", e.to_string()))?;
+        let addresses: Vec<std::net::SocketAddr> = match name.socket_addr() {
+            Some(addr) => vec![addr],
+            None => {
+                let lookup = tokio::net::lookup_host((name.host.as_str(), name.port));
+                match tokio::time::timeout(PEER_LOOKUP_TIMEOUT, lookup).await {
+                    Ok(Ok(found)) => found.collect(),
+                    Ok(Err(error)) => {
+                        return Err(ApiError::new(
+                            422,
+                            "peer_not_found",
+                            format!("{name} does not resolve: {error}"),
+                        ));
+                    }
+                    Err(_) => {
+                        return Err(ApiError::new(
+                            422,
+                            "peer_not_found",
+                            format!("looking {name} up took over {PEER_LOOKUP_TIMEOUT:?}"),
+                        ));
+                    }
+                }
+            }
+        };
+        for addr in &addresses {
+            state.node.add_peer(*addr).await?;
+        }
+        Ok(PeerAdded {
+            peer: name.to_string(),
+            addresses: addresses.iter().map(ToString::to_string).collect(),
+        })
+    };
+    Ok(match result.await {
+        Ok(added) => warp::reply::with_status(warp::reply::json(&added), StatusCode::ACCEPTED)
+            .into_response(),
+        Err(error) => error.reply().into_response(),
+    })
+}
+
 /// Passes a request with the operator's token (or any request when there is none and the
 /// client is within its quota); a request without the token counts against its client's quota
 /// first, so that guessing the token is slowed too.
@@ -447,6 +509,12 @@ pub fn routes(state: ApiState) -> impl Filter<Extract = (Response,), Error = Rej
         .and(with())
         .and_then(mempool);
     let peers = warp::path!("peers").and(get).and(with()).and_then(peers);
+    let add_peer = warp::path!("peers")
+        .and(warp::post())
+        .and(authorized(state.clone()))
+        .and(warp::body::content_length_limit(4 * 1024).and(warp::body::json()))
+        .and(with())
+        .and_then(add_peer);
     let openapi = warp::path!("openapi.json").and(get).map(|| {
         warp::reply::with_header(OPENAPI, "content-type", "application/json").into_response()
     });
@@ -492,6 +560,8 @@ pub fn routes(state: ApiState) -> impl Filter<Extract = (Response,), Error = Rej
             .or(submit)
             .unify()
             .or(mining)
+            .unify()
+            .or(add_peer)
             .unify(),
     )
 }

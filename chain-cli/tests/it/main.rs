@@ -644,3 +644,61 @@ fn a_node_keeps_its_data_under_the_xdg_data_home_unless_its_settings_file_says_w
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no-such.toml"));
 }
+
+#[test]
+fn a_peer_added_at_run_time_by_name_is_dialled_and_bad_ones_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let a_port = free_port();
+    let a = Running::start(regtest_node(dir, "a", &format!("127.0.0.1:{a_port}")), 1);
+    let b = Running::start(regtest_node(dir, "b", "127.0.0.1:0"), 1);
+    let b_api = format!("http://{}", b.apis[0]);
+    let peers_add = |peer: &str, token: bool| {
+        let mut command = chain(dir);
+        command.args(["--node", &b_api, "--json"]);
+        if token {
+            command.args(["--token-file", "b/api-token"]);
+        } else {
+            command.args(["--token", "wrong"]);
+        }
+        command.args(["peers", "add", peer]).output().unwrap()
+    };
+    // No token, not host:port, a name that does not resolve: refused, nothing dialled.
+    assert_eq!(
+        peers_add(&format!("localhost:{a_port}"), false)
+            .status
+            .code(),
+        Some(8)
+    );
+    assert_eq!(peers_add("localhost", true).status.code(), Some(2));
+    let unknown = peers_add("no-such-host.invalid:7410", true);
+    assert_eq!(unknown.status.code(), Some(8));
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("does not resolve"),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+    let (_, status) = get(&b.apis[0], "/api/v1/status");
+    assert_eq!(serde_json::from_str::<Value>(&status).unwrap()["peers"], 0);
+
+    let added = peers_add(&format!("localhost:{a_port}"), true);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let added = json(&added);
+    assert!(
+        added["addresses"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from(format!("127.0.0.1:{a_port}"))),
+        "{added}"
+    );
+    wait_until("b connected to a", || {
+        let (_, status) = get(&b.apis[0], "/api/v1/status");
+        serde_json::from_str::<Value>(&status).unwrap()["peers"] == 1
+    });
+    b.stop();
+    a.stop();
+}

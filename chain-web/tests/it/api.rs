@@ -462,6 +462,22 @@ fn mining_peers_events_openapi_and_unknown_routes() {
         "bad_address",
     );
     assert_error(api.post("/mining", &json!({ "on": 1 })), 400, "bad_body");
+    // Adding a peer: the operator's, host:port, a name that resolves.
+    assert_error(
+        api.post_raw("/peers", None, &json!({ "peer": "127.0.0.1:9" }).to_string()),
+        401,
+        "unauthorized",
+    );
+    assert_error(api.post("/peers", &json!({ "peer": "no-port" })), 400, "bad_peer");
+    assert_error(api.post("/peers", &json!({ "peer": "a b:1" })), 400, "bad_peer");
+    assert_error(api.post("/peers", &json!({ "peer": "x:1", "more": 1 })), 400, "bad_body");
+    assert_error(
+        api.post("/peers", &json!({ "peer": "no-such-host.invalid:7410" })),
+        422,
+        "peer_not_found",
+    );
+    let (code, added) = api.post("/peers", &json!({ "peer": "127.0.0.1:9" }));
+    assert_eq!((code, &added["addresses"]), (202, &json!(["127.0.0.1:9"])));
     let (code, mining) = api.post(
         "/mining",
         &json!({ "enabled": true, "address": miner, "threads": 1 }),
