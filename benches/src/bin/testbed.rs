@@ -140,26 +140,7 @@ fn main() -> Result<()> {
     {
         let testbed = testbed.clone();
         std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build();
-            if let Ok(runtime) = runtime {
-                runtime.block_on(async {
-                    let mut term =
-                        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                            .ok();
-                    let terminated = async {
-                        match term.as_mut() {
-                            Some(term) => term.recv().await,
-                            None => std::future::pending().await,
-                        }
-                    };
-                    tokio::select! {
-                        _ = tokio::signal::ctrl_c() => {}
-                        _ = terminated => {}
-                    }
-                });
-            }
+            benches::testbed::wait_for_interrupt();
             eprintln!("stopping: removing the testbed");
             drop(
                 testbed

@@ -49,6 +49,9 @@ pub struct Node {
     pub kills: u32,
     /// Exits the harness did not cause, with their status.
     pub crashes: Vec<String>,
+    /// Its API client once its token is known: one agent, whose connections are kept alive
+    /// from call to call.
+    api: std::cell::OnceCell<Api>,
 }
 
 /// The loopback address node `index` listens on for peers.
@@ -121,6 +124,7 @@ impl Node {
             starts: 0,
             kills: 0,
             crashes: Vec::new(),
+            api: std::cell::OnceCell::new(),
         }
     }
 
@@ -131,10 +135,19 @@ impl Node {
 
     /// A client of its API, with its token (written at its first start).
     pub fn api(&self) -> Api {
+        if let Some(api) = self.api.get() {
+            return api.clone();
+        }
         let token = std::fs::read_to_string(self.spec.data_dir.join("api-token"))
             .ok()
             .map(|t| t.trim().to_string());
-        Api::new(format!("http://{}", self.spec.api), token)
+        let known = token.is_some();
+        let api = Api::new(format!("http://{}", self.spec.api), token);
+        // The token stays the node's across restarts: kept once read.
+        if known {
+            let _ = self.api.set(api.clone());
+        }
+        api
     }
 
     /// Starts the process (on regtest at `bits`).

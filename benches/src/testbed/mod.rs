@@ -120,32 +120,40 @@ pub fn clean_stale() {
     }
 }
 
+/// Blocks the calling thread until the process gets Ctrl-C (SIGINT) or SIGTERM (for good,
+/// where signals cannot be listened for).
+pub fn wait_for_interrupt() {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        loop {
+            std::thread::park();
+        }
+    };
+    runtime.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).ok();
+        let terminated = async {
+            match term.as_mut() {
+                Some(term) => term.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminated => {}
+        }
+    });
+}
+
 /// Removes this process's namespaces (and their hosts files) when it is interrupted (Ctrl-C,
 /// SIGTERM), then ends it with status 130: for a harness whose testbed is owned deep inside
 /// its run. The processes in the namespaces get the terminal's Ctrl-C themselves; the TUN
 /// devices go with this process.
 pub fn remove_on_interrupt() {
     std::thread::spawn(|| {
-        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
-            return;
-        };
-        runtime.block_on(async {
-            use tokio::signal::unix::{SignalKind, signal};
-            let mut term = signal(SignalKind::terminate()).ok();
-            let terminated = async {
-                match term.as_mut() {
-                    Some(term) => term.recv().await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminated => {}
-            }
-        });
+        wait_for_interrupt();
         let own = format!("{TAG}-{}-", std::process::id());
         if let Ok(output) = Command::new("ip").args(["netns", "list"]).output() {
             for line in String::from_utf8_lossy(&output.stdout).lines() {

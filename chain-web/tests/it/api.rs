@@ -464,13 +464,29 @@ fn mining_peers_events_openapi_and_unknown_routes() {
     assert_error(api.post("/mining", &json!({ "on": 1 })), 400, "bad_body");
     // Adding a peer: the operator's, host:port, a name that resolves.
     assert_error(
-        api.post_raw("/peers", None, &json!({ "peer": "127.0.0.1:9" }).to_string()),
+        api.post_raw(
+            "/peers",
+            None,
+            &json!({ "peer": "127.0.0.1:9" }).to_string(),
+        ),
         401,
         "unauthorized",
     );
-    assert_error(api.post("/peers", &json!({ "peer": "no-port" })), 400, "bad_peer");
-    assert_error(api.post("/peers", &json!({ "peer": "a b:1" })), 400, "bad_peer");
-    assert_error(api.post("/peers", &json!({ "peer": "x:1", "more": 1 })), 400, "bad_body");
+    assert_error(
+        api.post("/peers", &json!({ "peer": "no-port" })),
+        400,
+        "bad_peer",
+    );
+    assert_error(
+        api.post("/peers", &json!({ "peer": "a b:1" })),
+        400,
+        "bad_peer",
+    );
+    assert_error(
+        api.post("/peers", &json!({ "peer": "x:1", "more": 1 })),
+        400,
+        "bad_body",
+    );
     assert_error(
         api.post("/peers", &json!({ "peer": "no-such-host.invalid:7410" })),
         422,
