@@ -7,6 +7,7 @@
 //! data_dir = "/var/lib/chain"
 //! network = "devnet"
 //! listen = "127.0.0.1:7410"
+//! external_addr = "203.0.113.7:7410"
 //! peers = ["127.0.0.1:7411", "node-b.example.org:7410"]
 //! mine = true
 //! miner_address = "dev1..."
@@ -30,6 +31,8 @@ pub struct NodeFile {
     pub network: Option<String>,
     /// Peer listen address.
     pub listen: Option<SocketAddr>,
+    /// Where other nodes reach this one (behind NAT).
+    pub external_addr: Option<SocketAddr>,
     /// Peers to dial (`host:port`, a name or an address).
     #[serde(default, deserialize_with = "peer_names")]
     pub peers: Option<Vec<PeerName>>,

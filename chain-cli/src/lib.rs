@@ -26,6 +26,9 @@ pub struct NodeOptions {
     pub data_dir: PathBuf,
     /// Peer listen address.
     pub listen: SocketAddr,
+    /// Where other nodes reach this one, when not at the address its connections come from
+    /// (behind NAT): told to its peers (`ProtocolConfig::external_addr`).
+    pub external_addr: Option<SocketAddr>,
     /// Peers to dial: addresses, or host names looked up at start and again every
     /// [`chain_net::PEER_NAMES_RESOLVED_EVERY`].
     pub peers: Vec<chain_net::PeerName>,
@@ -108,6 +111,7 @@ pub async fn start_node(options: NodeOptions) -> Result<RunningNode, CliError> {
     let token = api_token(&options.data_dir)?;
     let mut config = NodeConfig::new(options.params.clone());
     config.listen = Some(options.listen);
+    config.protocol.external_addr = options.external_addr;
     for peer in options.peers {
         match peer.socket_addr() {
             Some(addr) => config.peers.push(addr),

@@ -105,7 +105,7 @@ enum Command {
         /// ~/.local/share/chain/<network>].
         #[arg(long, env = "CHAIN_DATA_DIR")]
         data_dir: Option<PathBuf>,
-        /// Settings file (TOML: `data_dir`, `network`, `listen`, `peers`, `mine`,
+        /// Settings file (TOML: `data_dir`, `network`, `listen`, `external_addr`, `peers`, `mine`,
         /// `miner_address`, `threads`, `api`) [default: `chain.toml` in the data directory, if
         /// there].
         #[arg(long, env = "CHAIN_CONFIG")]
@@ -113,6 +113,10 @@ enum Command {
         /// Peer listen address.
         #[arg(long, env = "CHAIN_LISTEN", default_value = "127.0.0.1:7410")]
         listen: SocketAddr,
+        /// Where other nodes reach this one, when not at the address its connections come from
+        /// (behind NAT, with the peer port forwarded): told to its peers, who pass it on.
+        #[arg(long, env = "CHAIN_EXTERNAL_ADDR")]
+        external_addr: Option<SocketAddr>,
         /// A peer to connect to, `host:port` (a name or an address; a name is looked up at
         /// start and again every 30 s). Repeat for more.
         #[arg(long = "peer")]
@@ -268,6 +272,7 @@ fn apply_config_file(mut cli: Cli, matches: &clap::ArgMatches) -> Result<Cli, Cl
         data_dir,
         config,
         listen,
+        external_addr,
         peers,
         mine,
         miner_address,
@@ -312,6 +317,9 @@ fn apply_config_file(mut cli: Cli, matches: &clap::ArgMatches) -> Result<Cli, Cl
         && let Some(value) = file.listen
     {
         *listen = value;
+    }
+    if external_addr.is_none() {
+        *external_addr = file.external_addr;
     }
     if peers.is_empty()
         && let Some(value) = file.peers
@@ -470,6 +478,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             network,
             data_dir,
             listen,
+            external_addr,
             peers,
             mine,
             miner_address,
@@ -501,6 +510,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 web: web.then(|| data_dir.join("web")),
                 data_dir,
                 listen,
+                external_addr,
                 peers,
                 mining,
                 api,
@@ -906,6 +916,7 @@ fn devnet(
             params: params.clone(),
             data_dir: dir,
             listen,
+            external_addr: None,
             peers,
             mining: Some(MiningConfig { address, threads }),
             api: SocketAddr::from(([127, 0, 0, 1], port(api_port)?)),

@@ -47,6 +47,10 @@ pub struct ProtocolConfig {
     pub rotate_interval: u64,
     /// The port this node listens on (0: not listening), told to peers.
     pub listen_port: u16,
+    /// Where other nodes reach this one, when that is not the address its connections come
+    /// from (behind NAT or a port forward): sent to each peer in an `addr` message once the
+    /// handshake is done, and first in each answer to `getaddr`, so that it spreads by gossip.
+    pub external_addr: Option<std::net::SocketAddr>,
     /// Free text naming the software.
     pub agent: String,
 }
@@ -71,6 +75,7 @@ impl Default for ProtocolConfig {
             resync_interval: 30,
             rotate_interval: 300,
             listen_port: 0,
+            external_addr: None,
             agent: format!("chain/{}", env!("CARGO_PKG_VERSION")),
         }
     }

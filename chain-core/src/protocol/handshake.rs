@@ -146,6 +146,15 @@ impl<S: Store> Protocol<S> {
         if direction == Direction::Outbound {
             self.send(peer, Message::GetAddr);
         }
+        if let Some(external) = self.config.external_addr {
+            self.send(
+                peer,
+                Message::Addr(vec![super::message::PeerAddress {
+                    addr: external,
+                    last_seen: now,
+                }]),
+            );
+        }
         if best_work > self.ledger.chain().tip().chain_work {
             self.send_getheaders(peer, BlockHash::ZERO);
         }

@@ -400,13 +400,24 @@ impl<S: Store> Protocol<S> {
                 }
             }
             Message::GetAddr => {
-                let mut addrs = self.known_addresses();
+                let mut addrs: Vec<PeerAddress> = self
+                    .config
+                    .external_addr
+                    .map(|addr| PeerAddress {
+                        addr,
+                        last_seen: now,
+                    })
+                    .into_iter()
+                    .collect();
+                addrs.extend(self.known_addresses());
                 addrs.truncate(MAX_ADDRS);
                 self.send(peer, Message::Addr(addrs));
             }
             Message::Addr(addrs) => {
                 for entry in addrs {
-                    if entry.addr.port() != 0 && !self.is_banned(entry.addr, now) {
+                    // Its own external address, gossiped back: not a peer to dial.
+                    let own = self.config.external_addr == Some(entry.addr);
+                    if entry.addr.port() != 0 && !own && !self.is_banned(entry.addr, now) {
                         self.add_address(entry.addr, entry.last_seen.min(now));
                     }
                 }

@@ -292,3 +292,44 @@ fn blocks_no_connected_peer_has_are_not_a_sync_until_a_peer_that_has_them_comes(
     assert_eq!(node.ledger().chain().tip().height, Height(300));
     assert!(!node.is_syncing());
 }
+
+#[test]
+fn a_node_behind_nat_tells_its_external_address_and_does_not_dial_it_when_told_back() {
+    let external: SocketAddr = "203.0.113.7:7410".parse().unwrap();
+    let ledger = Ledger::open(
+        ChainParams::regtest(),
+        MemoryStore::new(),
+        MempoolPolicy::default(),
+        NOW,
+    )
+    .unwrap();
+    let config = ProtocolConfig {
+        external_addr: Some(external),
+        ..ProtocolConfig::default()
+    };
+    let mut node = Protocol::new(ledger, config, 1);
+    let source = ServedChain::new(0);
+    connect(&mut node, 1, &source, NOW);
+    let told = |io: &[Io]| {
+        io.iter().any(|io| {
+            matches!(io, Io::Send(1, Message::Addr(addrs))
+                if addrs.first().is_some_and(|a| a.addr == external && a.last_seen <= NOW + 1))
+        })
+    };
+    // Once the handshake is done: an `addr` of its own.
+    assert!(told(&node.drain_io()), "announced after the handshake");
+    // First in its answer to `getaddr`.
+    node.received(1, Message::GetAddr, NOW + 1).unwrap();
+    assert!(told(&node.drain_io()), "first in the getaddr answer");
+    // Gossiped back to it, it is not a peer to dial.
+    node.received(
+        1,
+        Message::Addr(vec![chain_core::protocol::PeerAddress {
+            addr: external,
+            last_seen: NOW,
+        }]),
+        NOW + 1,
+    )
+    .unwrap();
+    assert!(node.known_addresses().iter().all(|a| a.addr != external));
+}
