@@ -37,6 +37,9 @@ pub(super) struct AddressBook {
     bans: HashMap<BanTarget, u64>,
     /// Bans made since the adapter last took them (to save them).
     new_bans: Vec<(BanTarget, u64)>,
+    /// This node's own addresses (a dial that reached itself): never remembered again, however
+    /// often gossip brings them back. Bounded: one per own address a peer can name.
+    own: std::collections::HashSet<SocketAddr>,
 }
 
 impl AddressBook {
@@ -46,6 +49,7 @@ impl AddressBook {
             addresses: HashMap::new(),
             bans: HashMap::new(),
             new_bans: Vec::new(),
+            own: std::collections::HashSet::new(),
         }
     }
 
@@ -56,6 +60,9 @@ impl AddressBook {
 
     /// Remembers `addr`, seen at `last_seen` (a later sighting wins).
     pub(super) fn add(&mut self, addr: SocketAddr, last_seen: u64) {
+        if self.own.contains(&addr) {
+            return;
+        }
         if self.addresses.len() >= self.max && !self.addresses.contains_key(&addr) {
             // Forget the address seen longest ago.
             if let Some(oldest) = self
@@ -71,9 +78,13 @@ impl AddressBook {
         info.last_seen = info.last_seen.max(last_seen);
     }
 
-    /// Forgets `addr` (it is ourselves, or banned).
-    pub(super) fn forget(&mut self, addr: &SocketAddr) {
-        self.addresses.remove(addr);
+    /// Forgets `addr` for good: it is this node's own (at most 64 are kept; past that, the
+    /// handshake's self-connection check still catches a dial to itself).
+    pub(super) fn forget_as_own(&mut self, addr: SocketAddr) {
+        self.addresses.remove(&addr);
+        if self.own.len() < 64 {
+            self.own.insert(addr);
+        }
     }
 
     /// Every address, most recently seen first.

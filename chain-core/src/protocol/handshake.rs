@@ -100,8 +100,16 @@ impl<S: Store> Protocol<S> {
         };
         if let Some(reason) = reason {
             if reason == DisconnectReason::SelfConnection {
+                // Gossip brings a node's own listen address back to it: kept out for good, or
+                // it is dialled again after every backoff. The side that sees its own version
+                // is often the inbound one: its own listen address is then the connection's
+                // address at the port that version names.
                 let addr = state.addr;
-                self.addresses.forget(&addr);
+                self.addresses.forget_as_own(addr);
+                if version.listen_port != 0 {
+                    self.addresses
+                        .forget_as_own(SocketAddr::new(addr.ip(), version.listen_port));
+                }
             }
             self.outbox.push(Io::Disconnect(peer, reason));
             self.disconnected(peer, now);

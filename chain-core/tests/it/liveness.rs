@@ -4,7 +4,9 @@
 
 use chain_core::hash::BlockHash;
 use chain_core::prelude::*;
-use chain_core::protocol::{Direction, Inventory, Io, Message, PeerId, Protocol, ProtocolConfig};
+use chain_core::protocol::{
+    Direction, DisconnectReason, Inventory, Io, Message, PeerId, Protocol, ProtocolConfig,
+};
 use chain_core::testkit::conformance::TIME;
 use chain_core::testkit::served::{ServedChain, Serves};
 use std::collections::{BTreeMap, VecDeque};
@@ -332,4 +334,48 @@ fn a_node_behind_nat_tells_its_external_address_and_does_not_dial_it_when_told_b
     )
     .unwrap();
     assert!(node.known_addresses().iter().all(|a| a.addr != external));
+}
+
+#[test]
+fn a_node_that_dialled_itself_does_not_dial_that_address_again_when_gossip_brings_it_back() {
+    let ledger = Ledger::open(
+        ChainParams::regtest(),
+        MemoryStore::new(),
+        MempoolPolicy::default(),
+        NOW,
+    )
+    .unwrap();
+    let config = ProtocolConfig {
+        listen_port: 7411,
+        ..ProtocolConfig::default()
+    };
+    let mut node = Protocol::new(ledger, config, 1);
+    let own: SocketAddr = "127.0.0.1:7411".parse().unwrap();
+    node.add_address(own, NOW);
+    // Its dial to itself: the outbound side sends its `version`, the inbound side (the same
+    // node) receives it and sees its own nonce.
+    node.connected(1, own, Direction::Outbound, NOW);
+    let version = node
+        .drain_io()
+        .into_iter()
+        .find_map(|io| match io {
+            Io::Send(1, Message::Version(v)) => Some(v),
+            _ => None,
+        })
+        .expect("a version sent");
+    node.connected(
+        2,
+        "127.0.0.1:50000".parse().unwrap(),
+        Direction::Inbound,
+        NOW,
+    );
+    node.received(2, Message::Version(version), NOW).unwrap();
+    assert!(
+        node.drain_io()
+            .iter()
+            .any(|io| matches!(io, Io::Disconnect(2, DisconnectReason::SelfConnection)))
+    );
+    // A peer gossips its listen address again: not kept, so never dialled.
+    node.add_address(own, NOW + 10);
+    assert!(node.known_addresses().iter().all(|a| a.addr != own));
 }
