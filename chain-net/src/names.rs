@@ -79,17 +79,35 @@ impl FromStr for PeerName {
     }
 }
 
+impl PeerName {
+    /// The addresses the name resolves to now (an address: itself), looked up within
+    /// `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// When the name does not resolve, or the lookup takes longer than `timeout`
+    /// ([`std::io::ErrorKind::TimedOut`]).
+    pub async fn resolve(&self, timeout: Duration) -> std::io::Result<Vec<SocketAddr>> {
+        if let Some(addr) = self.socket_addr() {
+            return Ok(vec![addr]);
+        }
+        let lookup = tokio::net::lookup_host((self.host.as_str(), self.port));
+        match tokio::time::timeout(timeout, lookup).await {
+            Ok(found) => found.map(Iterator::collect),
+            Err(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("looking {self} up took over {timeout:?}"),
+            )),
+        }
+    }
+}
+
 /// The addresses `name` resolves to now (none, with a warning, when it does not resolve).
 async fn resolve(name: &PeerName) -> HashSet<SocketAddr> {
-    let lookup = tokio::net::lookup_host((name.host.as_str(), name.port));
-    match tokio::time::timeout(LOOKUP_TIMEOUT, lookup).await {
-        Ok(Ok(addrs)) => addrs.collect(),
-        Ok(Err(error)) => {
+    match name.resolve(LOOKUP_TIMEOUT).await {
+        Ok(addrs) => addrs.into_iter().collect(),
+        Err(error) => {
             tracing::warn!(target: "chain_net", peer = %name, %error, "peer name does not resolve");
-            HashSet::new()
-        }
-        Err(_) => {
-            tracing::warn!(target: "chain_net", peer = %name, "peer name lookup timed out");
             HashSet::new()
         }
     }

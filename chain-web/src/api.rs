@@ -329,33 +329,18 @@ async fn add_peer(body: AddPeerBody, state: ApiState) -> Result<Response, Infall
             .peer
             .parse()
             .map_err(|e: chain_net::BadPeer| ApiError::bad_request("bad_peer", e.to_string()))?;
-        let addresses: Vec<std::net::SocketAddr> = match name.socket_addr() {
-            Some(addr) => vec![addr],
-            None => {
-                let lookup = tokio::net::lookup_host((name.host.as_str(), name.port));
-                match tokio::time::timeout(PEER_LOOKUP_TIMEOUT, lookup).await {
-                    Ok(Ok(found)) => found.collect(),
-                    Ok(Err(error)) => {
-                        return Err(ApiError::new(
-                            422,
-                            "peer_not_found",
-                            format!("{name} does not resolve: {error}"),
-                        ));
-                    }
-                    Err(_) => {
-                        return Err(ApiError::new(
-                            422,
-                            "peer_not_found",
-                            format!("looking {name} up took over {PEER_LOOKUP_TIMEOUT:?}"),
-                        ));
-                    }
-                }
-            }
-        };
+        let addresses = name.resolve(PEER_LOOKUP_TIMEOUT).await.map_err(|error| {
+            let message = if error.kind() == std::io::ErrorKind::TimedOut {
+                error.to_string()
+            } else {
+                format!("{name} does not resolve: {error}")
+            };
+            ApiError::new(422, "peer_not_found", message)
+        })?;
         for addr in &addresses {
             state.node.add_peer(*addr).await?;
         }
-        Ok(PeerAdded {
+        Ok::<_, ApiError>(PeerAdded {
             peer: name.to_string(),
             addresses: addresses.iter().map(ToString::to_string).collect(),
         })

@@ -287,12 +287,6 @@ impl Testbed {
             .collect()
     }
 
-    /// The one-way delay of the link between hosts `a` and `b`.
-    #[must_use]
-    pub fn delay(&self, a: usize, b: usize) -> Duration {
-        Self::draw_delays(&self.config)[a.min(b) * self.config.hosts + a.max(b)]
-    }
-
     /// The name of host `i` in every host's `/etc/hosts`.
     #[must_use]
     pub fn host_name(i: usize) -> String {

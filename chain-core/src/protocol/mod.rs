@@ -222,7 +222,11 @@ impl<S: Store> Protocol<S> {
     /// detects self-connections, ping nonces); give each node a different one.
     pub fn new(ledger: Ledger<S>, config: ProtocolConfig, seed: u64) -> Self {
         let stall_timeout = config.stall_timeout;
-        let addresses = AddressBook::new(config.max_addresses);
+        let mut addresses = AddressBook::new(config.max_addresses);
+        // Its own external address, gossiped back, is not a peer to dial.
+        if let Some(external) = config.external_addr {
+            addresses.forget_as_own(external);
+        }
         let mut protocol = Self {
             ledger,
             config,
@@ -415,9 +419,7 @@ impl<S: Store> Protocol<S> {
             }
             Message::Addr(addrs) => {
                 for entry in addrs {
-                    // Its own external address, gossiped back: not a peer to dial.
-                    let own = self.config.external_addr == Some(entry.addr);
-                    if entry.addr.port() != 0 && !own && !self.is_banned(entry.addr, now) {
+                    if entry.addr.port() != 0 && !self.is_banned(entry.addr, now) {
                         self.add_address(entry.addr, entry.last_seen.min(now));
                     }
                 }

@@ -16,6 +16,11 @@ use std::net::SocketAddr;
 const NOW: u64 = TIME + 100_000;
 
 fn fresh_node() -> Protocol<MemoryStore> {
+    node_with(ProtocolConfig::default())
+}
+
+/// A node on an empty regtest chain with `config`.
+fn node_with(config: ProtocolConfig) -> Protocol<MemoryStore> {
     let ledger = Ledger::open(
         ChainParams::regtest(),
         MemoryStore::new(),
@@ -23,7 +28,7 @@ fn fresh_node() -> Protocol<MemoryStore> {
         NOW,
     )
     .unwrap();
-    Protocol::new(ledger, ProtocolConfig::default(), 1)
+    Protocol::new(ledger, config, 1)
 }
 
 /// Connects `peer` (which has `source`'s chain) and completes the handshake.
@@ -298,18 +303,10 @@ fn blocks_no_connected_peer_has_are_not_a_sync_until_a_peer_that_has_them_comes(
 #[test]
 fn a_node_behind_nat_tells_its_external_address_and_does_not_dial_it_when_told_back() {
     let external: SocketAddr = "203.0.113.7:7410".parse().unwrap();
-    let ledger = Ledger::open(
-        ChainParams::regtest(),
-        MemoryStore::new(),
-        MempoolPolicy::default(),
-        NOW,
-    )
-    .unwrap();
-    let config = ProtocolConfig {
+    let mut node = node_with(ProtocolConfig {
         external_addr: Some(external),
         ..ProtocolConfig::default()
-    };
-    let mut node = Protocol::new(ledger, config, 1);
+    });
     let source = ServedChain::new(0);
     connect(&mut node, 1, &source, NOW);
     let told = |io: &[Io]| {
@@ -338,18 +335,10 @@ fn a_node_behind_nat_tells_its_external_address_and_does_not_dial_it_when_told_b
 
 #[test]
 fn a_node_that_dialled_itself_does_not_dial_that_address_again_when_gossip_brings_it_back() {
-    let ledger = Ledger::open(
-        ChainParams::regtest(),
-        MemoryStore::new(),
-        MempoolPolicy::default(),
-        NOW,
-    )
-    .unwrap();
-    let config = ProtocolConfig {
+    let mut node = node_with(ProtocolConfig {
         listen_port: 7411,
         ..ProtocolConfig::default()
-    };
-    let mut node = Protocol::new(ledger, config, 1);
+    });
     let own: SocketAddr = "127.0.0.1:7411".parse().unwrap();
     node.add_address(own, NOW);
     // Its dial to itself: the outbound side sends its `version`, the inbound side (the same
