@@ -166,7 +166,7 @@ impl<S: Store> Protocol<S> {
         if best_work > self.ledger.chain().tip().chain_work {
             self.send_getheaders(peer, BlockHash::ZERO);
         }
-        self.announce_pending(peer);
+        self.announce_pending(peer, now);
     }
 
     /// Drops the longest-connected outbound peer when outbound connections are full and the

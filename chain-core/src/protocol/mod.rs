@@ -55,7 +55,7 @@ use crate::units::Height;
 use crate::validate::{check_header_in_context, check_header_pow};
 use addresses::AddressBook;
 use message::{MAX_ADDRS, MAX_HEADERS, MAX_INV, MAX_LOCATOR};
-use peer::{BoundedSet, MAX_TRANSFERS_REQUESTED, Peer};
+use peer::{BACKLOG_INV_EVERY, BoundedSet, MAX_TRANSFERS_REQUESTED, Peer};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::SocketAddr;
 
@@ -531,6 +531,7 @@ impl<S: Store> Protocol<S> {
         self.rotate_if_due(now);
         self.dial(now);
         self.request_blocks(now);
+        self.announce_backlogs(now);
         self.ledger.expire_pending(now)?;
         Ok(())
     }

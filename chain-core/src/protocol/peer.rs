@@ -126,6 +126,11 @@ impl<T: std::hash::Hash + Eq + Copy> BoundedSet<T> {
 /// without bound (requests past this are remembered only by the node, as before).
 pub(crate) const MAX_TRANSFERS_REQUESTED: usize = 10_000;
 
+/// Seconds between two `inv`s of a peer's announcement backlog: two of
+/// [`MAX_INV`](super::message::MAX_INV) per 10 s leaves most of a peer's announcement allowance
+/// (`ProtocolConfig::max_inv_per_window`, 5,000 per 10 s by default) to live relay.
+pub(crate) const BACKLOG_INV_EVERY: u64 = 5;
+
 /// A connected peer.
 #[derive(Debug, Clone)]
 pub(crate) struct Peer {
@@ -158,6 +163,12 @@ pub(crate) struct Peer {
     pub(crate) transfers_requested: HashSet<Txid>,
     pub(crate) inv_window_start: u64,
     pub(crate) inv_in_window: usize,
+    /// Pending transfers not yet announced to it since it became ready (past the first `inv`),
+    /// announced [`MAX_INV`](super::message::MAX_INV) at a time, one `inv` per
+    /// [`BACKLOG_INV_EVERY`] seconds.
+    pub(crate) announce_backlog: VecDeque<Txid>,
+    /// When the next `inv` of the backlog is due.
+    pub(crate) next_backlog_inv_at: u64,
     /// Its header sync while its branch has less work than the keep threshold
     /// (`presync.rs`).
     pub(crate) header_sync: Option<super::HeaderSync>,
@@ -184,6 +195,8 @@ impl Peer {
             transfers_requested: HashSet::new(),
             inv_window_start: now,
             inv_in_window: 0,
+            announce_backlog: VecDeque::new(),
+            next_backlog_inv_at: now,
             header_sync: None,
         }
     }

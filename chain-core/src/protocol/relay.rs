@@ -6,12 +6,15 @@
 use super::*;
 
 impl<S: Store> Protocol<S> {
-    /// Tells a peer that just became ready about our pending transfers: one `inv` of at most
-    /// [`MAX_INV`], highest fee rate first, of those it is not known to have. A transfer is
-    /// otherwise announced only when it enters the mempool, so one accepted while this node had
-    /// no ready peer (cut off, or just restarted with its mempool reloaded from the store) would
-    /// wait here, unmined unless this node mines, until it expires.
-    pub(super) fn announce_pending(&mut self, peer: PeerId) {
+    /// Tells a peer that just became ready about our pending transfers, highest fee rate first,
+    /// those it is not known to have: one `inv` of at most [`MAX_INV`] now, the rest queued
+    /// for [`Protocol::announce_backlogs`]. A transfer is otherwise announced only when it
+    /// enters the mempool, so one accepted while this node had no ready peer (cut off, or just
+    /// restarted with its mempool reloaded from the store) would wait here, unmined unless this
+    /// node mines, until it expires. (Before the backlog, only the first [`MAX_INV`] were ever
+    /// announced: after a partition with more pending than that, the rest never reached the
+    /// miners on the other side.)
+    pub(super) fn announce_pending(&mut self, peer: PeerId, now: u64) {
         let txids: Vec<Txid> = self
             .ledger
             .mempool()
@@ -22,16 +25,43 @@ impl<S: Store> Protocol<S> {
         let Some(state) = self.peers.get_mut(&peer) else {
             return;
         };
+        state.announce_backlog = txids.into();
+        state.next_backlog_inv_at = now;
+        self.announce_backlog(peer, now);
+    }
+
+    /// One `inv` of the next [`MAX_INV`] transfers of each ready peer's backlog that are due
+    /// (every [`BACKLOG_INV_EVERY`] seconds), skipping those the mempool no longer has or the
+    /// peer has heard of meanwhile.
+    pub(super) fn announce_backlogs(&mut self, now: u64) {
+        let due: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| {
+                p.ready && !p.announce_backlog.is_empty() && now >= p.next_backlog_inv_at
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for peer in due {
+            self.announce_backlog(peer, now);
+        }
+    }
+
+    fn announce_backlog(&mut self, peer: PeerId, now: u64) {
+        let Some(state) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        let mempool = self.ledger.mempool();
         let mut items = Vec::new();
-        for txid in txids {
-            if items.len() == MAX_INV {
-                break;
-            }
+        while items.len() < MAX_INV
+            && let Some(txid) = state.announce_backlog.pop_front()
+        {
             let item = Inventory::Transfer(txid);
-            if state.known.insert(item) {
+            if mempool.get(&txid).is_some() && state.known.insert(item) {
                 items.push(item);
             }
         }
+        state.next_backlog_inv_at = now + BACKLOG_INV_EVERY;
         if !items.is_empty() {
             self.send(peer, Message::Inv(items));
         }
@@ -143,16 +173,12 @@ impl<S: Store> Protocol<S> {
     }
 
     /// A transfer refused against the old tip (its sender unfunded, its nonce ahead) may be
-    /// valid on the new one. The refusals are forgotten, and the latest refused (at most
-    /// [`MAX_INV`]) are asked again of a ready peer that has them; the others are asked for when
-    /// announced again.
+    /// valid on the new one. The refusals are forgotten, and every one remembered (the set is
+    /// bounded) is asked again of a ready peer that has it, [`MAX_INV`] to a `getdata`.
+    /// (Before, only the latest [`MAX_INV`] were: after a partition, a miner that had refused
+    /// more than that never saw the rest again, since no peer announces a transfer twice.)
     pub(super) fn request_refused_again(&mut self) {
-        let refused: Vec<Txid> = self
-            .rejected_transfers
-            .newest_first()
-            .take(MAX_INV)
-            .copied()
-            .collect();
+        let refused: Vec<Txid> = self.rejected_transfers.newest_first().copied().collect();
         self.rejected_transfers.clear();
         let mut requests: BTreeMap<PeerId, Vec<Inventory>> = BTreeMap::new();
         for txid in refused {
@@ -172,7 +198,9 @@ impl<S: Store> Protocol<S> {
             }
         }
         for (peer, items) in requests {
-            self.request_items(peer, items);
+            for chunk in items.chunks(MAX_INV) {
+                self.request_items(peer, chunk.to_vec());
+            }
         }
     }
 
