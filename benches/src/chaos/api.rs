@@ -34,6 +34,28 @@ pub struct Account {
     pub nonce: u64,
 }
 
+/// A block of a node's chain, as far as the harness reads it (`GET /blocks/{id}`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct ChainBlock {
+    /// Its hash.
+    pub hash: BlockHash,
+    /// Its height.
+    pub height: Height,
+    /// Its parent.
+    pub prev_hash: BlockHash,
+    /// Whether it is in the node's best chain.
+    pub in_best_chain: bool,
+    /// Its transactions, coinbase first.
+    pub txs: Vec<ChainTx>,
+}
+
+/// A transaction of a [`ChainBlock`].
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct ChainTx {
+    /// Its id.
+    pub txid: Txid,
+}
+
 /// Where a node holds a transfer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxState {
@@ -177,22 +199,33 @@ impl Api {
         }
     }
 
+    /// `GET /blocks/{hash}` (`None`: the node does not know the block).
+    ///
+    /// # Errors
+    ///
+    /// As [`Api::status`].
+    pub fn block(&self, hash: &BlockHash) -> Result<Option<ChainBlock>, Error> {
+        let path = format!("blocks/{hash}");
+        let (status, body) = self.get(&path)?;
+        match status {
+            404 => Ok(None),
+            200 => serde_json::from_value(body).map(Some).map_err(|e| {
+                Error::new(format!("GET {}: unexpected answer: {e}", self.url(&path)))
+            }),
+            _ => Err(Error::new(format!(
+                "GET {}: {status} {body}",
+                self.url(&path)
+            ))),
+        }
+    }
+
     /// Whether the node has the block in its best chain (`None`: it does not know the block).
     ///
     /// # Errors
     ///
     /// As [`Api::status`].
     pub fn in_best_chain(&self, block: &BlockHash) -> Result<Option<bool>, Error> {
-        let path = format!("blocks/{block}");
-        let (status, body) = self.get(&path)?;
-        match status {
-            404 => Ok(None),
-            200 => Ok(body["in_best_chain"].as_bool()),
-            _ => Err(Error::new(format!(
-                "GET {}: {status} {body}",
-                self.url(&path)
-            ))),
-        }
+        Ok(self.block(block)?.map(|b| b.in_best_chain))
     }
 
     /// `POST /transfers` with a signed transfer's canonical encoding.

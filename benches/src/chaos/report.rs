@@ -34,6 +34,15 @@ pub struct Figures {
     pub unanswered: u64,
     /// Transfer lookups made.
     pub lookups: u64,
+    /// Blocks of the nodes' best chains read to learn confirmations.
+    pub blocks_read: usize,
+    /// Seconds spent waiting for the answers to submissions, and reading
+    /// blocks: the harness sends from one thread, so these bound the rate it reaches.
+    pub submit_secs: f64,
+    /// See `submit_secs`.
+    pub follow_secs: f64,
+    /// Transfers accepted in each whole minute of the chaos.
+    pub accepted_each_minute: Vec<usize>,
     /// The transfer counts, from the book and the final chain.
     pub tally: Tally,
     /// Accepted transfers never seen confirmed during the chaos that the final chain holds.
@@ -111,7 +120,7 @@ pub fn render(report: &Report) -> String {
     );
     let _ = writeln!(
         out,
-        "  transfers signed {}, accepted {}, submissions {} (refused {}: {}; unanswered {}), lookups {}",
+        "  transfers signed {}, accepted {}, submissions {} (refused {}: {}; unanswered {}), lookups {}, blocks read {}",
         t.signed,
         t.accepted,
         f.submissions,
@@ -122,8 +131,28 @@ pub fn render(report: &Report) -> String {
             refused.join(", ")
         },
         f.unanswered,
-        f.lookups
+        f.lookups,
+        f.blocks_read
     );
+    let _ = writeln!(
+        out,
+        "  harness time waiting for submissions {:.1} s ({:.1} ms each), reading blocks {:.1} s",
+        f.submit_secs,
+        f.submit_secs * 1000.0 / f.submissions.max(1) as f64,
+        f.follow_secs
+    );
+    if !f.accepted_each_minute.is_empty() {
+        let rates: Vec<String> = f
+            .accepted_each_minute
+            .iter()
+            .map(|n| format!("{:.1}", *n as f64 / 60.0))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  transfers accepted per second, each minute: {}",
+            rates.join(", ")
+        );
+    }
     let _ = writeln!(
         out,
         "  transfers reported confirmed {}: still in their block {}, reorganised and mined again {}, lost {} (seen in two blocks during the run: {})",

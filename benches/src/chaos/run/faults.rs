@@ -8,6 +8,7 @@ use crate::chaos::plan::{Action, PlanConfig, partitions, plan};
 use crate::chaos::watch::Watch;
 use crate::sys;
 use chain_core::encode::Encode;
+use chain_core::tx::Transfer;
 use chain_core::units::{Amount, COIN};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -97,6 +98,15 @@ impl Harness {
         Ok(())
     }
 
+    /// Offers `transfer` to `node`, counting the submission and the time its answer took.
+    pub(super) fn submit(&mut self, node: usize, transfer: &Transfer) -> Result<Submitted, Error> {
+        self.figures.submissions += 1;
+        let asked = Instant::now();
+        let answer = self.nodes[node].api().submit(&transfer.to_bytes());
+        self.figures.submit_secs += asked.elapsed().as_secs_f64();
+        answer
+    }
+
     /// Sends one transfer between wallets, to a random live node.
     fn send_one(&mut self, live: &[usize]) {
         let Some(node) = self.pick(live) else { return };
@@ -125,8 +135,7 @@ impl Harness {
         let transfer = self.keys.wallets[s].transfer(self.params.network_id, to, amount, FEE);
         let txid = transfer.txid();
         self.book.signed(txid, &name, transfer.nonce);
-        self.figures.submissions += 1;
-        match self.nodes[node].api().submit(&transfer.to_bytes()) {
+        match self.submit(node, &transfer) {
             Ok(Submitted::Accepted) => {
                 self.keys.wallets[s].accepted();
                 self.book.accepted(&txid);
@@ -138,15 +147,13 @@ impl Harness {
         }
     }
 
-    /// Asks random live nodes about a few transfers: mostly unconfirmed ones (to catch them
-    /// confirmed), sometimes confirmed ones (to catch them moved by a reorg).
+    /// Asks random live nodes about two transfers: an unconfirmed one (a check on
+    /// [`Harness::follow_chain`], which learns confirmations from blocks) and a confirmed one,
+    /// which must stay so (or be seen moved by a reorg).
     fn look_up(&mut self, live: &[usize], cursor: &mut usize) {
         let unconfirmed = self.book.unconfirmed();
         let confirmed = self.book.ever_confirmed();
-        // Every 100 ms: enough lookups of unconfirmed transfers to keep up with the rate they
-        // are sent at (a wallet waits for its transfers to be seen confirmed), and one of a
-        // confirmed transfer, which must stay so.
-        let unconfirmed_rounds = (self.options.rate / 10 + 1).max(2) as usize;
+        let unconfirmed_rounds = 1;
         for round in 0..=unconfirmed_rounds {
             let txid = if round < unconfirmed_rounds && !unconfirmed.is_empty() {
                 *cursor = (*cursor + 1) % unconfirmed.len();
@@ -191,6 +198,8 @@ impl Harness {
         let mut next_status = begin;
         let mut next_agreement = begin;
         let mut next_report = begin + Duration::from_secs(10);
+        let mut next_minute = begin + Duration::from_secs(60);
+        let mut accepted_before = self.book.tally(&BTreeMap::new()).accepted;
         let mut cursor = 0;
         while begin.elapsed() < duration {
             let now = begin.elapsed();
@@ -225,6 +234,9 @@ impl Harness {
                 next_agreement = Instant::now() + Duration::from_millis(250);
             }
             if Instant::now() >= next_lookup {
+                let asked = Instant::now();
+                self.follow_chain(&live);
+                self.figures.follow_secs += asked.elapsed().as_secs_f64();
                 self.look_up(&live, &mut cursor);
                 next_lookup = Instant::now() + Duration::from_millis(100);
             }
@@ -236,6 +248,14 @@ impl Harness {
                 self.progress();
                 next_report += Duration::from_secs(10);
             }
+            if Instant::now() >= next_minute {
+                let accepted = self.book.tally(&BTreeMap::new()).accepted;
+                self.figures
+                    .accepted_each_minute
+                    .push(accepted - accepted_before);
+                accepted_before = accepted;
+                next_minute += Duration::from_secs(60);
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
         // Events due at the very end (repairs clamped to the duration).
@@ -245,6 +265,7 @@ impl Harness {
             next_event += 1;
         }
         self.figures.chaos_secs = begin.elapsed().as_secs_f64();
+        self.figures.blocks_read = self.follower.blocks_read();
         self.figures.chaos_end_height = self.heights.iter().flatten().copied().max().unwrap_or(0);
         if let Some(watch) = &self.watch {
             self.figures.reorgs = watch.reorgs();

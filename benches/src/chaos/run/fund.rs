@@ -4,7 +4,6 @@
 use super::{FEE, FUNDING, Harness};
 use crate::chaos::Error;
 use crate::chaos::api::{Submitted, TxState};
-use chain_core::encode::Encode;
 use chain_core::hash::Txid;
 use chain_core::units::Amount;
 use std::time::{Duration, Instant};
@@ -64,8 +63,7 @@ impl Harness {
                     let txid = transfer.txid();
                     self.book
                         .signed(txid, &self.keys.miners[m].name, transfer.nonce);
-                    self.figures.submissions += 1;
-                    match api.submit(&transfer.to_bytes()) {
+                    match self.submit(0, &transfer) {
                         Ok(Submitted::Accepted) => {
                             self.keys.miners[m].accepted();
                             self.book.accepted(&txid);

@@ -6,6 +6,7 @@
 //! converges; that outcome is then a failure with what was seen, not a hang.
 
 mod faults;
+mod follow;
 mod fund;
 mod settle;
 
@@ -161,6 +162,7 @@ struct Harness {
     rng: Rng,
     watch: Option<Watch>,
     tips_seen: BTreeSet<BlockHash>,
+    follower: follow::Follower,
     heights: Vec<Option<u64>>,
     figures: Figures,
     failures: Vec<String>,
@@ -199,6 +201,7 @@ impl Harness {
             rng: Rng::new(options.seed ^ 0x0072_756e),
             watch: None,
             tips_seen: BTreeSet::new(),
+            follower: follow::Follower::default(),
             heights: vec![None; n],
             figures: Figures {
                 load_start: sys::load_average(),
