@@ -6,6 +6,7 @@ pub mod config;
 pub mod error;
 pub mod logging;
 pub mod paths;
+pub mod seeds;
 pub mod wallet;
 
 use crate::error::CliError;

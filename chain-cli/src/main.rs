@@ -73,13 +73,13 @@ enum Command {
     /// Start a local network of miners on 127.0.0.1, each with its own data, port and wallet.
     Devnet {
         /// Miner nodes.
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = chain_cli::seeds::DEVNET_NODES.into())]
         nodes: usize,
         /// Where the network keeps its data (one folder per node).
         #[arg(long, env = "CHAIN_DATA_DIR", default_value = "data/devnet")]
         data_dir: PathBuf,
         /// First peer port (node i listens on port + i).
-        #[arg(long, default_value_t = 7410)]
+        #[arg(long, default_value_t = chain_cli::seeds::DEVNET_P2P_PORT)]
         p2p_port: u16,
         /// First API port (node i serves on port + i).
         #[arg(long, default_value_t = 8080)]
@@ -118,9 +118,14 @@ enum Command {
         #[arg(long, env = "CHAIN_EXTERNAL_ADDR")]
         external_addr: Option<SocketAddr>,
         /// A peer to connect to, `host:port` (a name or an address; a name is looked up at
-        /// start and again every 30 s). Repeat for more.
+        /// start and again every 30 s). Repeat for more. Without any (here or in the settings
+        /// file), the network's seed peers: on `devnet` the ports of a local `chain devnet`
+        /// (localhost:7410-7412), on `regtest` none.
         #[arg(long = "peer")]
         peers: Vec<chain_net::PeerName>,
+        /// Do not fall back on the network's seed peers when no peer is given.
+        #[arg(long)]
+        no_seeds: bool,
         /// Mine.
         #[arg(long)]
         mine: bool,
@@ -479,7 +484,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
             data_dir,
             listen,
             external_addr,
-            peers,
+            mut peers,
+            no_seeds,
             mine,
             miner_address,
             threads,
@@ -489,6 +495,16 @@ fn run(cli: Cli) -> Result<(), CliError> {
             regtest_bits,
             ..
         } => {
+            if peers.is_empty() && !no_seeds {
+                peers = chain_cli::seeds::seeds(&network);
+                if !peers.is_empty() {
+                    let list: Vec<String> = peers.iter().map(ToString::to_string).collect();
+                    println!(
+                        "no peer given: dialling the {network} seed peers {} (--no-seeds: none)",
+                        list.join(" ")
+                    );
+                }
+            }
             // `apply_config_file` has chosen it already; the default again for a caller that
             // did not go through it.
             let data_dir = data_dir.unwrap_or_else(|| chain_cli::paths::default_node_dir(&network));

@@ -1,10 +1,12 @@
 //! The JSON API under `/api/v1`, described by `openapi.json` (served at `/api/v1/openapi.json`).
 //!
-//! Reads are open. Routes that change state need `Authorization: Bearer <token>` when the server
-//! has a token (the node writes it to `api-token` in its data directory). A signed transfer
-//! carries its own authority, but the mempool is still the node's to protect. Those routes are
-//! rate limited per client address ([`ApiState::with_write_quota`]) for every request without
-//! the token, refused or not: the operator is not limited, anyone guessing is.
+//! Reads are open, and so is `POST /transfers`: a signed transfer carries its own authority, so
+//! any wallet may broadcast through any node. The operator's routes (mining, peers) need
+//! `Authorization: Bearer <token>` when the server has a token (the node writes it to
+//! `api-token` in its data directory). Every state-changing request without the token, refused
+//! or not, counts against its client address's quota ([`ApiState::with_write_quota`]): the
+//! mempool is still the node's to protect, and guessing the token is slowed too. The operator
+//! is not limited.
 
 use crate::ClientAddr;
 use crate::error::ApiError;
@@ -352,15 +354,26 @@ async fn add_peer(body: AddPeerBody, state: ApiState) -> Result<Response, Infall
     })
 }
 
-/// Passes a request with the operator's token (or any request when there is none and the
-/// client is within its quota); a request without the token counts against its client's quota
-/// first, so that guessing the token is slowed too.
-fn authorized(state: ApiState) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+/// Who may call a state-changing route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    /// The operator: the token is needed (when the server has one).
+    Operator,
+    /// Anyone: the request itself proves its right (a signed transfer).
+    Anyone,
+}
+
+/// Passes a request with the operator's token; any other request counts against its client's
+/// quota first, then passes if `caller` is [`Caller::Anyone`] or the server has no token.
+fn guarded(
+    state: ApiState,
+    caller: Caller,
+) -> impl Filter<Extract = (), Error = Rejection> + Clone {
     warp::header::optional::<String>("authorization")
         .and(warp::ext::optional::<ClientAddr>())
         .and(warp::any().map(move || state.clone()))
         .and_then(
-            |header: Option<String>, client: Option<ClientAddr>, state: ApiState| async move {
+            move |header: Option<String>, client: Option<ClientAddr>, state: ApiState| async move {
                 let bearer = header.as_deref().and_then(|h| h.strip_prefix("Bearer "));
                 let has_token = match (&state.token, bearer) {
                     (Some(token), Some(given)) => crate::session::same(token, given),
@@ -372,9 +385,9 @@ fn authorized(state: ApiState) -> impl Filter<Extract = (), Error = Rejection> +
                 if let (Some(limit), Some(client)) = (&state.writes, client) {
                     limit.check(client.0.ip()).map_err(warp::reject::custom)?;
                 }
-                match state.token {
-                    None => Ok(()),
-                    Some(_) => Err(warp::reject::custom(Unauthorized)),
+                match (caller, &state.token) {
+                    (Caller::Anyone, _) | (Caller::Operator, None) => Ok(()),
+                    (Caller::Operator, Some(_)) => Err(warp::reject::custom(Unauthorized)),
                 }
             },
         )
@@ -496,7 +509,7 @@ pub fn routes(state: ApiState) -> impl Filter<Extract = (Response,), Error = Rej
     let peers = warp::path!("peers").and(get).and(with()).and_then(peers);
     let add_peer = warp::path!("peers")
         .and(warp::post())
-        .and(authorized(state.clone()))
+        .and(guarded(state.clone(), Caller::Operator))
         .and(warp::body::content_length_limit(4 * 1024).and(warp::body::json()))
         .and(with())
         .and_then(add_peer);
@@ -509,13 +522,13 @@ pub fn routes(state: ApiState) -> impl Filter<Extract = (Response,), Error = Rej
         .map(|state: ApiState| crate::events::stream(state.node).into_response());
     let submit = warp::path!("transfers")
         .and(warp::post())
-        .and(authorized(state.clone()))
+        .and(guarded(state.clone(), Caller::Anyone))
         .and(json_body)
         .and(with())
         .and_then(submit);
     let mining = warp::path!("mining")
         .and(warp::post())
-        .and(authorized(state.clone()))
+        .and(guarded(state.clone(), Caller::Operator))
         .and(warp::body::content_length_limit(4 * 1024).and(warp::body::json()))
         .and(with())
         .and_then(set_mining);

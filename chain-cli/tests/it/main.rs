@@ -485,13 +485,22 @@ fn free_port() -> u16 {
 
 /// GET `path` on `api` (host:port): the status code and the body.
 fn get(api: &str, path: &str) -> (u16, String) {
+    request(api, "GET", path, None)
+}
+
+/// `method` `path` on `api` (host:port), with a JSON body if given and no token: the status
+/// code and the body.
+fn request(api: &str, method: &str, path: &str, json_body: Option<&str>) -> (u16, String) {
     let mut stream = TcpStream::connect(api).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
+    let body = json_body.unwrap_or_default();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
     )
     .unwrap();
     let mut answer = String::new();
@@ -701,4 +710,101 @@ fn a_peer_added_at_run_time_by_name_is_dialled_and_bad_ones_are_refused() {
     });
     b.stop();
     a.stop();
+}
+
+#[test]
+fn a_devnet_node_given_no_peer_joins_the_local_devnet_through_its_seed_ports() {
+    // The devnet's second seed port stands for a running `chain devnet`; taken (a devnet of the
+    // person running the tests), the node would join that one instead, which proves nothing.
+    let seed = chain_cli::seeds::DEVNET_P2P_PORT + 1;
+    if std::net::TcpListener::bind(("127.0.0.1", seed)).is_err() {
+        println!("SKIPPED: port {seed} is in use (a devnet running here?)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let devnet_node = |data_dir: &str, listen: &str| {
+        let mut command = chain(dir);
+        command.args([
+            "node",
+            "--network",
+            "devnet",
+            "--data-dir",
+            data_dir,
+            "--listen",
+            listen,
+            "--api",
+            "127.0.0.1:0",
+        ]);
+        command
+    };
+    let a = Running::start(devnet_node("a", &format!("127.0.0.1:{seed}")), 1);
+    let b = Running::start(devnet_node("b", "127.0.0.1:0"), 1);
+    wait_until("b dialled a at its seed port", || {
+        let (_, peers) = get(&b.apis[0], "/api/v1/peers");
+        peers.contains(&format!("127.0.0.1:{seed}"))
+    });
+    b.stop();
+    a.stop();
+}
+
+#[test]
+fn an_outside_wallet_broadcasts_a_signed_transfer_without_the_token_and_sees_it_confirmed() {
+    use chain_core::encode::Encode;
+    // Only HTTP and the project's signing library: no wallet file, no CLI, no API token.
+    let params = chain_core::params::ChainParams::regtest();
+    let key = chain_core::keys::SecretKey::from_bytes([7; 32]).unwrap();
+    let from = key.public_key().address().to_text(params.address_prefix);
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let mut node = chain(dir);
+    node.args([
+        "node",
+        "--network",
+        "regtest",
+        "--data-dir",
+        "node",
+        "--listen",
+        "127.0.0.1:0",
+        "--api",
+        "127.0.0.1:0",
+        "--mine",
+        "--miner-address",
+        &from,
+    ]);
+    let running = Running::start(node, 1);
+    let api = &running.apis[0];
+    let account = || -> Value {
+        let (code, body) = get(api, &format!("/api/v1/addresses/{from}"));
+        assert_eq!(code, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    };
+    wait_until("the key mined coins", || {
+        account()["balance"].as_u64().unwrap_or(0) > 0
+    });
+    let transfer = chain_core::tx::UnsignedTransfer {
+        to: chain_core::keys::SecretKey::from_bytes([8; 32])
+            .unwrap()
+            .public_key()
+            .address(),
+        amount: chain_core::units::Amount(chain_core::units::COIN),
+        fee: chain_core::units::Amount(1_000),
+        nonce: account()["next_nonce"].as_u64().unwrap(),
+        memo: b"from outside".to_vec(),
+    }
+    .sign(&key, params.network_id);
+    let body = serde_json::json!({ "transfer": chain_core::hash::to_hex(&transfer.to_bytes()) });
+    let (code, answer) = request(api, "POST", "/api/v1/transfers", Some(&body.to_string()));
+    assert_eq!(code, 202, "{answer}");
+    let txid = transfer.txid().to_string();
+    assert!(answer.contains(&txid), "{answer}");
+    wait_until("the transfer confirmed", || {
+        let (code, body) = get(api, &format!("/api/v1/transfers/{txid}"));
+        code == 200
+            && serde_json::from_str::<Value>(&body).unwrap()["status"]["state"] == "confirmed"
+    });
+    // The operator's routes still need the token.
+    let (code, _) = request(api, "POST", "/api/v1/mining", Some(r#"{"enabled":false}"#));
+    assert_eq!(code, 401);
+    running.stop();
 }
