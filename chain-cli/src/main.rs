@@ -189,6 +189,8 @@ enum Command {
     },
     /// Pending transfers.
     Mempool,
+    /// The fee to pay now, from the node's mempool: per byte and for a transfer without a memo.
+    Fees,
 }
 
 #[derive(Subcommand)]
@@ -377,6 +379,21 @@ fn regtest_params(network: &str, bits: CompactTarget) -> Result<ChainParams, Cli
             chain_core::params::MAX_REGTEST_WORK_BITS
         ))
     })
+}
+
+/// `GET /fees` as the CLI reads it.
+#[derive(serde::Deserialize)]
+struct FeesAnswer {
+    minimum_per_byte: u64,
+    next_block_per_byte: u64,
+    within_3_blocks_per_byte: u64,
+    within_6_blocks_per_byte: u64,
+    transfer_bytes: usize,
+    next_block_fee: Amount,
+    within_3_blocks_fee: Amount,
+    within_6_blocks_fee: Amount,
+    mempool_transfers: usize,
+    mempool_bytes: usize,
 }
 
 fn coins(value: &Value) -> String {
@@ -646,6 +663,28 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
+            });
+            Ok(())
+        }
+        Command::Fees => {
+            let answer = client().get("fees")?;
+            let fees: FeesAnswer = serde_json::from_value(answer.clone()).map_err(|e| {
+                CliError::Other(format!("the node's fee suggestion is not understood: {e}"))
+            })?;
+            print(cli.json, &answer, |_| {
+                format!(
+                    "next block {} ({}/byte)\nwithin 3 blocks {} ({}/byte)\nwithin 6 blocks {} ({}/byte)\nminimum {}/byte; {} pending transfers, {} bytes; a transfer without a memo is {} bytes",
+                    fees.next_block_fee,
+                    fees.next_block_per_byte,
+                    fees.within_3_blocks_fee,
+                    fees.within_3_blocks_per_byte,
+                    fees.within_6_blocks_fee,
+                    fees.within_6_blocks_per_byte,
+                    fees.minimum_per_byte,
+                    fees.mempool_transfers,
+                    fees.mempool_bytes,
+                    fees.transfer_bytes
+                )
             });
             Ok(())
         }

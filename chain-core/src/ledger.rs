@@ -7,6 +7,7 @@ use crate::block::{Block, HEADER_LEN, HEADER_VERSION, Header};
 use crate::chain::{AcceptOutcome, Arrival, Chain, ChainEvent, TipChange};
 use crate::difficulty::next_bits;
 use crate::error::{Error, MempoolError, StoreError};
+use crate::fee_estimate::{self, FeeRates};
 use crate::hash::Txid;
 use crate::mempool::{Admitted, Mempool, MempoolPolicy};
 use crate::merkle::merkle_root;
@@ -267,6 +268,12 @@ impl<S: Store> Ledger<S> {
         Ok(gone)
     }
 
+    /// The fee rates the mempool calls for now (`fee_estimate`), with blocks of what a
+    /// template holds.
+    pub fn fee_rates(&self) -> FeeRates {
+        fee_estimate::suggest(&self.mempool, transfer_room(self.chain.params()))
+    }
+
     /// A block to mine on the tip, paying `miner` the subsidy and fees, with nonce 0. Its time is
     /// `now`, or just past the median time past if the clock lags.
     ///
@@ -283,11 +290,9 @@ impl<S: Store> Ledger<S> {
         let ancestors = self.chain.ancestor_headers(&tip)?;
         let bits = next_bits(params, height, &ancestors);
         let time = now.max(median_time_past(params, &ancestors) + 1);
-        // Room for the header, the list length and the coinbase.
-        let room = params
-            .max_block_bytes
-            .saturating_sub(HEADER_LEN + 9 + MIN_TX_BYTES);
-        let transfers = self.mempool.select(room, self.chain.store())?;
+        let transfers = self
+            .mempool
+            .select(transfer_room(params), self.chain.store())?;
         let fees = Amount::checked_sum(transfers.iter().map(|t| t.fee)).unwrap_or(Amount::ZERO);
         let amount = params
             .subsidy(height)
@@ -327,4 +332,12 @@ impl<S: Store> Ledger<S> {
             .insert(transfer.clone(), network, self.chain.store(), now)?
             .map(|_| ()))
     }
+}
+
+/// The bytes of transfers a block holds: its size less the header, the list length and the
+/// coinbase.
+fn transfer_room(params: &ChainParams) -> usize {
+    params
+        .max_block_bytes
+        .saturating_sub(HEADER_LEN + 9 + MIN_TX_BYTES)
 }

@@ -37,6 +37,7 @@ pub mod chain;
 pub mod difficulty;
 pub mod encode;
 pub mod error;
+pub mod fee_estimate;
 pub mod fees;
 pub mod hash;
 pub mod keys;

@@ -218,13 +218,12 @@ impl Transfer {
 
     /// The size of its encoding in bytes (what fee rates are measured against).
     pub fn encoded_len(&self) -> usize {
-        1 + 33
-            + 20
-            + 8
-            + 8
-            + 8
-            + crate::encode::var_int_len(self.memo.len() as u64)
-            + self.memo.len()
-            + 64
+        Self::len_with_memo(self.memo.len())
+    }
+
+    /// The size of the encoding of a transfer whose memo has `memo_bytes` bytes (a wallet's fee
+    /// before it signs).
+    pub fn len_with_memo(memo_bytes: usize) -> usize {
+        1 + 33 + 20 + 8 + 8 + 8 + crate::encode::var_int_len(memo_bytes as u64) + memo_bytes + 64
     }
 }

@@ -34,6 +34,7 @@ pub(crate) enum Command {
         reply: Reply<HistoryPage>,
     },
     Mempool(oneshot::Sender<Vec<PendingView>>),
+    Fees(oneshot::Sender<FeesView>),
     Peers(oneshot::Sender<Vec<PeerView>>),
     AddPeer(SocketAddr),
     SetMining(Option<MiningConfig>, oneshot::Sender<()>),

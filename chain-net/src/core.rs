@@ -377,6 +377,15 @@ impl<S: Store> Core<S> {
                     .collect();
                 let _ = reply.send(items);
             }
+            Command::Fees(reply) => {
+                let ledger = self.node.ledger();
+                let mempool = ledger.mempool();
+                let _ = reply.send(FeesView::of(
+                    ledger.fee_rates(),
+                    mempool.len(),
+                    mempool.bytes(),
+                ));
+            }
             Command::Peers(reply) => {
                 let peers = self
                     .node

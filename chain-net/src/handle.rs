@@ -211,6 +211,12 @@ impl NodeHandle {
         self.ask(Command::Mempool).await
     }
 
+    /// What a transfer should pay now, read from the mempool.
+    #[allow(clippy::missing_errors_doc)]
+    pub async fn fees(&self) -> Result<FeesView, NetError> {
+        self.ask(Command::Fees).await
+    }
+
     /// Connected peers.
     #[allow(clippy::missing_errors_doc)]
     pub async fn peers(&self) -> Result<Vec<PeerView>, NetError> {

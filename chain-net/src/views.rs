@@ -291,6 +291,52 @@ pub struct HistoryPage {
     pub next: Option<String>,
 }
 
+/// What a transfer should pay now (`chain_core::fee_estimate`): rates per encoded byte, and
+/// the fee at each rate for a transfer without a memo.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FeesView {
+    /// The least the node relays, per byte.
+    pub minimum_per_byte: u64,
+    /// To be in the next block, per byte.
+    pub next_block_per_byte: u64,
+    /// To be within 3 blocks, per byte.
+    pub within_3_blocks_per_byte: u64,
+    /// To be within 6 blocks, per byte.
+    pub within_6_blocks_per_byte: u64,
+    /// The size of a transfer without a memo (each memo byte adds one, or more past 252).
+    pub transfer_bytes: usize,
+    /// The fee of such a transfer at the next-block rate.
+    pub next_block_fee: Amount,
+    /// At the 3-block rate.
+    pub within_3_blocks_fee: Amount,
+    /// At the 6-block rate.
+    pub within_6_blocks_fee: Amount,
+    /// Transfers pending, and their bytes: what the rates were read from.
+    pub mempool_transfers: usize,
+    /// See `mempool_transfers`.
+    pub mempool_bytes: usize,
+}
+
+impl FeesView {
+    /// The view of `rates`, read from a mempool of `transfers` transfers and `bytes` bytes.
+    pub fn of(rates: chain_core::fee_estimate::FeeRates, transfers: usize, bytes: usize) -> Self {
+        let size = chain_core::tx::Transfer::len_with_memo(0);
+        let fee = |rate: u64| Amount(rate.saturating_mul(size as u64));
+        Self {
+            minimum_per_byte: rates.minimum,
+            next_block_per_byte: rates.next_block,
+            within_3_blocks_per_byte: rates.within_3_blocks,
+            within_6_blocks_per_byte: rates.within_6_blocks,
+            transfer_bytes: size,
+            next_block_fee: fee(rates.next_block),
+            within_3_blocks_fee: fee(rates.within_3_blocks),
+            within_6_blocks_fee: fee(rates.within_6_blocks),
+            mempool_transfers: transfers,
+            mempool_bytes: bytes,
+        }
+    }
+}
+
 /// A pending transfer in the mempool.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct PendingView {

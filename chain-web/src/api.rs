@@ -295,6 +295,10 @@ async fn mempool(state: ApiState) -> Result<Response, Infallible> {
     respond(state.node.mempool().await.map_err(ApiError::from))
 }
 
+async fn fees(state: ApiState) -> Result<Response, Infallible> {
+    respond(state.node.fees().await.map_err(ApiError::from))
+}
+
 async fn peers(state: ApiState) -> Result<Response, Infallible> {
     respond(state.node.peers().await.map_err(ApiError::from))
 }
@@ -502,6 +506,7 @@ pub fn routes(state: ApiState) -> impl Filter<Extract = (Response,), Error = Rej
         .and(warp::query::<PageQuery>())
         .and(with())
         .and_then(history);
+    let fees = warp::path!("fees").and(get).and(with()).and_then(fees);
     let mempool = warp::path!("mempool")
         .and(get)
         .and(with())
@@ -548,6 +553,8 @@ pub fn routes(state: ApiState) -> impl Filter<Extract = (Response,), Error = Rej
             .or(account)
             .unify()
             .or(mempool)
+            .unify()
+            .or(fees)
             .unify()
             .or(peers)
             .unify()

@@ -377,6 +377,7 @@ pub fn route_of(path: &str) -> &'static str {
             ["addresses", _] => "/api/v1/addresses/:address",
             ["addresses", _, "history"] => "/api/v1/addresses/:address/history",
             ["mempool"] => "/api/v1/mempool",
+            ["fees"] => "/api/v1/fees",
             ["peers"] => "/api/v1/peers",
             ["openapi.json"] => "/api/v1/openapi.json",
             ["events"] => "/api/v1/events",

@@ -92,6 +92,8 @@ pub(crate) struct WalletPage {
     pub available: String,
     pub error: Option<String>,
     pub form: SendForm,
+    /// What the node suggests paying (`GET /api/v1/fees`), in words.
+    pub fee_hint: String,
     pub history: Vec<TxRow>,
     pub paging: Paging,
     pub miner_running: bool,

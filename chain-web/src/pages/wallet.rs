@@ -17,7 +17,7 @@ use std::convert::Infallible;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-/// The default fee offered by the send form.
+/// A fee to show as an example of the format.
 const DEFAULT_FEE: &str = "0.00001";
 
 async fn wallet_page(
@@ -37,6 +37,16 @@ async fn wallet_page(
         .map_err(|e| PageError::new(StatusCode::INTERNAL_SERVER_ERROR, "Damaged account", e))?;
     let account = node.account(address).await?;
     let history = node.history(address, before, HISTORY_PAGE).await?;
+    // The form offers the fee that gets a transfer into the next block, as the mempool stands.
+    let fees = node.fees().await?;
+    let fee_hint = format!(
+        "Suggested for a transfer without a memo: {} to be in the next block, {} within 3 \
+         blocks, {} within 6 ({} pending transfers now).",
+        fees.next_block_fee,
+        fees.within_3_blocks_fee,
+        fees.within_6_blocks_fee,
+        fees.mempool_transfers
+    );
     // Pending transfers lead the first page only.
     let mut rows: Vec<TxRow> = if before.is_none() {
         node.mempool()
@@ -79,9 +89,10 @@ async fn wallet_page(
         pending_out: account.pending_out.to_string(),
         available: available.to_string(),
         error,
+        fee_hint,
         form: SendForm {
             fee: if form.fee.is_empty() {
-                DEFAULT_FEE.into()
+                fees.next_block_fee.to_string()
             } else {
                 form.fee
             },

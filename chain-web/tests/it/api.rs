@@ -200,6 +200,15 @@ fn a_transfer_is_submitted_confirmed_and_proven() {
     );
     let (_, receiver_view) = api.get(&format!("/addresses/{}", text(&receiver)));
     assert_eq!(receiver_view["pending_in"], 7_000);
+    // The fee suggestion: a mempool far from a full block asks only the minimum rate.
+    let (code, fees) = api.get("/fees");
+    assert_eq!(code, 200, "{fees}");
+    assert_eq!(fees["mempool_transfers"], 1);
+    assert_eq!(fees["mempool_bytes"], transfer.encoded_len());
+    assert_eq!(fees["minimum_per_byte"], 1);
+    assert_eq!(fees["next_block_per_byte"], 1);
+    assert_eq!(fees["transfer_bytes"], 143);
+    assert_eq!(fees["next_block_fee"], 143);
 
     // The same transfer again is a duplicate.
     assert_error(api.submit(&transfer), 409, "duplicate");
@@ -535,7 +544,7 @@ fn mining_peers_events_openapi_and_unknown_routes() {
     assert_eq!(code, 200);
     assert_eq!(document["openapi"], "3.0.3");
     let paths: Vec<&String> = document["paths"].as_object().unwrap().keys().collect();
-    assert_eq!(paths.len(), 13, "{paths:?}");
+    assert_eq!(paths.len(), 14, "{paths:?}");
     let txid = "ab".repeat(32);
     for path in &paths {
         let concrete = path

@@ -157,6 +157,14 @@ fn register_sets_a_strict_session_cookie_and_keeps_no_secret_in_clear() {
     let address = address_of(&wallet.body);
     assert!(address.starts_with("reg1"), "{address}");
     assert!(wallet.body.contains("<svg"), "a QR code");
+    // The send form offers the node's suggested fee: the minimum rate on an empty mempool, for
+    // a 143-byte transfer.
+    assert!(
+        wallet.body.contains(r#"id="fee" value="0.00000143""#),
+        "{}",
+        wallet.body
+    );
+    assert!(wallet.body.contains("0.00000143 to be in the next block"));
 
     // Same name in another case: refused; the first user is untouched.
     let mut other = Client::new(&app);
