@@ -100,6 +100,22 @@ fn pump(
     panic!("the nodes kept talking for 100 rounds");
 }
 
+/// Every message but headers, blocks and block announcements: a node that hears of transfers
+/// and never of the blocks that fund them.
+fn without_blocks(_: usize, message: Message) -> Option<Message> {
+    match message {
+        Message::Headers(_) | Message::Block(_) => None,
+        Message::Inv(items) => {
+            let transfers: Vec<Inventory> = items
+                .into_iter()
+                .filter(|item| matches!(item, Inventory::Transfer(_)))
+                .collect();
+            (!transfers.is_empty()).then_some(Message::Inv(transfers))
+        }
+        other => Some(other),
+    }
+}
+
 /// Every message as it is.
 fn intact(_: usize, message: Message) -> Option<Message> {
     Some(message)
@@ -198,17 +214,7 @@ fn issue_9_a_transfer_refused_before_its_funding_block_is_asked_for_again_after_
     // Node 1 hears of the transfer but not of the block (headers, blocks and block
     // announcements lost): to node 1 its sender has nothing, and it refuses it.
     let links = [connect(&mut nodes, 0, 1, 7)];
-    pump(&mut nodes, &links, |_, message| match message {
-        Message::Headers(_) | Message::Block(_) => None,
-        Message::Inv(items) => {
-            let transfers: Vec<Inventory> = items
-                .into_iter()
-                .filter(|item| matches!(item, Inventory::Transfer(_)))
-                .collect();
-            (!transfers.is_empty()).then_some(Message::Inv(transfers))
-        }
-        other => Some(other),
-    });
+    pump(&mut nodes, &links, without_blocks);
     assert!(!pending(&nodes[1], &txid), "refused without its funding");
     // Node 1 gets the block: on its new tip it asks node 0 for the transfer again, on the same
     // connection (node 0 does not announce it twice).
@@ -280,17 +286,6 @@ fn issue_14_every_refused_transfer_is_asked_for_again_on_a_new_tip_not_only_the_
     // Node 1 does not get the funding block (headers and blocks lost) and refuses every spend
     // as it is announced.
     let links = [connect(&mut nodes, 0, 1, 7)];
-    let without_blocks = |_: usize, message: Message| match message {
-        Message::Headers(_) | Message::Block(_) => None,
-        Message::Inv(items) => {
-            let transfers: Vec<Inventory> = items
-                .into_iter()
-                .filter(|item| matches!(item, Inventory::Transfer(_)))
-                .collect();
-            (!transfers.is_empty()).then_some(Message::Inv(transfers))
-        }
-        other => Some(other),
-    };
     pump(&mut nodes, &links, without_blocks);
     for spend in &spends {
         nodes[0]
