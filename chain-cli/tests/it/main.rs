@@ -163,6 +163,26 @@ fn regtest_node(dir: &Path, data_dir: &str, listen: &str) -> Command {
     command
 }
 
+/// A regtest node in `dir/node` mining to `miner`, on free loopback ports.
+fn mining_node(dir: &Path, miner: &str) -> Command {
+    let mut command = chain(dir);
+    command.args([
+        "node",
+        "--network",
+        "regtest",
+        "--data-dir",
+        "node",
+        "--listen",
+        "127.0.0.1:0",
+        "--api",
+        "127.0.0.1:0",
+        "--mine",
+        "--miner-address",
+        miner,
+    ]);
+    command
+}
+
 fn wallet_new(dir: &Path, wallet: &str, name: &str) -> String {
     let out = chain(dir)
         .args([
@@ -187,22 +207,7 @@ fn a_node_two_wallets_a_payment_and_every_error() {
     let dir = dir.path();
     let alice = wallet_new(dir, "w.json", "alice");
     let bob = wallet_new(dir, "w.json", "bob");
-    let mut node = chain(dir);
-    node.args([
-        "node",
-        "--network",
-        "regtest",
-        "--data-dir",
-        "node",
-        "--listen",
-        "127.0.0.1:0",
-        "--api",
-        "127.0.0.1:0",
-        "--mine",
-        "--miner-address",
-        &alice,
-    ]);
-    let running = Running::start(node, 1);
+    let running = Running::start(mining_node(dir, &alice), 1);
     let api = format!("http://{}", running.apis[0]);
     #[cfg(unix)]
     {
@@ -757,22 +762,7 @@ fn an_outside_wallet_broadcasts_a_signed_transfer_without_the_token_and_sees_it_
     let from = key.public_key().address().to_text(params.address_prefix);
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
-    let mut node = chain(dir);
-    node.args([
-        "node",
-        "--network",
-        "regtest",
-        "--data-dir",
-        "node",
-        "--listen",
-        "127.0.0.1:0",
-        "--api",
-        "127.0.0.1:0",
-        "--mine",
-        "--miner-address",
-        &from,
-    ]);
-    let running = Running::start(node, 1);
+    let running = Running::start(mining_node(dir, &from), 1);
     let api = &running.apis[0];
     let account = || -> Value {
         let (code, body) = get(api, &format!("/api/v1/addresses/{from}"));

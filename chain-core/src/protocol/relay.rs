@@ -26,7 +26,6 @@ impl<S: Store> Protocol<S> {
             return;
         };
         state.announce_backlog = txids.into();
-        state.next_backlog_inv_at = now;
         self.announce_backlog(peer, now);
     }
 

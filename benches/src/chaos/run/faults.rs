@@ -153,9 +153,9 @@ impl Harness {
     fn look_up(&mut self, live: &[usize], cursor: &mut usize) {
         let unconfirmed = self.book.unconfirmed();
         let confirmed = self.book.ever_confirmed();
-        let unconfirmed_rounds = 1;
-        for round in 0..=unconfirmed_rounds {
-            let txid = if round < unconfirmed_rounds && !unconfirmed.is_empty() {
+        // The first lookup takes a confirmed transfer too while none is unconfirmed.
+        for confirmed_only in [false, true] {
+            let txid = if !confirmed_only && !unconfirmed.is_empty() {
                 *cursor = (*cursor + 1) % unconfirmed.len();
                 unconfirmed[*cursor]
             } else if !confirmed.is_empty() {
