@@ -62,3 +62,19 @@ impl From<std::io::Error> for CliError {
         CliError::Other(error.to_string())
     }
 }
+
+impl From<chain_web::client::ClientError> for CliError {
+    fn from(error: chain_web::client::ClientError) -> Self {
+        use chain_web::client::ClientError;
+        match error {
+            ClientError::Unreachable { url, reason } => CliError::Unreachable { url, reason },
+            ClientError::Refused { code, message, .. } => match code.as_str() {
+                "not_found" => CliError::NotFound(message),
+                "bad_address" => CliError::BadAddress(message),
+                "insufficient_balance" => CliError::InsufficientBalance(message),
+                _ => CliError::Refused { code, message },
+            },
+            unexpected @ ClientError::Unexpected { .. } => CliError::Other(unexpected.to_string()),
+        }
+    }
+}

@@ -1,12 +1,14 @@
 //! The library behind the `chain` binary: starting a node with its API server, starting a local
-//! network of them, the wallet file and the API client. `main.rs` only parses and prints.
+//! network of them in the foreground, the wallet file, and what is printed (the API client is
+//! `chain_web::client`). `main.rs` only parses, calls and prints.
 
-pub mod client;
 pub mod config;
 pub mod error;
+pub mod foreground;
 pub mod logging;
 pub mod paths;
 pub mod seeds;
+pub mod show;
 pub mod wallet;
 
 use crate::error::CliError;

@@ -1,25 +1,27 @@
 //! The `chain` binary: parses arguments, calls the library, prints, and picks an exit code.
 
-use chain_cli::client::Client;
 use chain_cli::error::CliError;
+use chain_cli::foreground;
 use chain_cli::logging::LogFormat;
+use chain_cli::show::{self, print};
 use chain_cli::wallet::Wallet;
-use chain_cli::{NodeOptions, start_node};
+use chain_cli::NodeOptions;
 use chain_core::address::Address;
-use chain_core::encode::Encode;
+use chain_core::error::SendError;
+use chain_core::hash::Txid;
 use chain_core::keystore::KdfParams;
 use chain_core::params::ChainParams;
 use chain_core::pow::CompactTarget;
-use chain_core::tx::UnsignedTransfer;
+use chain_core::send::{SendRequest, SenderAccount, prepare_transfer};
 use chain_core::units::Amount;
 use chain_net::MiningConfig;
+use chain_web::client::{Client, DEFAULT_TIMEOUT};
+use chain_web::contract::PageQuery;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
-use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// A small proof-of-work blockchain: local networks of miners, nodes, wallets and queries.
 #[derive(Parser)]
@@ -381,53 +383,6 @@ fn regtest_params(network: &str, bits: CompactTarget) -> Result<ChainParams, Cli
     })
 }
 
-/// `GET /fees` as the CLI reads it.
-#[derive(serde::Deserialize)]
-struct FeesAnswer {
-    minimum_per_byte: u64,
-    next_block_per_byte: u64,
-    within_3_blocks_per_byte: u64,
-    within_6_blocks_per_byte: u64,
-    transfer_bytes: usize,
-    next_block_fee: Amount,
-    within_3_blocks_fee: Amount,
-    within_6_blocks_fee: Amount,
-    mempool_transfers: usize,
-    mempool_bytes: usize,
-}
-
-fn coins(value: &Value) -> String {
-    Amount(value.as_u64().unwrap_or(0)).to_string()
-}
-
-/// " indexing, at N" while the lookup indexes catch up after a sync, else nothing.
-fn indexing_note(indexed: u64, height: u64) -> String {
-    if indexed < height {
-        format!(" indexing, at {indexed}")
-    } else {
-        String::new()
-    }
-}
-
-/// [`indexing_note`] of a status read over the API.
-fn indexing(status: &Value) -> String {
-    match (status["indexed_height"].as_u64(), status["height"].as_u64()) {
-        (Some(indexed), Some(height)) => indexing_note(indexed, height),
-        _ => String::new(),
-    }
-}
-
-fn print(json_mode: bool, value: &Value, text: impl FnOnce(&Value) -> String) {
-    if json_mode {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(value).unwrap_or_default()
-        );
-    } else {
-        println!("{}", text(value));
-    }
-}
-
 fn password(file: &Option<PathBuf>, confirm: bool) -> Result<String, CliError> {
     if let Some(file) = file {
         return Ok(std::fs::read_to_string(file)?
@@ -477,7 +432,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         chain_cli::logging::init(cli.log_format)?;
     }
     let token = token(&cli)?;
-    let client = || Client::new(&cli.node, token.clone());
+    let client = || Client::new(&cli.node, token.clone(), DEFAULT_TIMEOUT);
     match cli.command {
         Command::Devnet {
             nodes,
@@ -487,7 +442,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             threads,
             network,
             trusted_proxy,
-        } => devnet(
+        } => foreground::devnet(
             nodes,
             data_dir,
             p2p_port,
@@ -538,7 +493,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     threads,
                 }),
             };
-            run_nodes(vec![NodeOptions {
+            foreground::run_nodes(vec![NodeOptions {
                 params,
                 web: web.then(|| data_dir.join("web")),
                 data_dir,
@@ -554,185 +509,76 @@ fn run(cli: Cli) -> Result<(), CliError> {
             wallet,
             password_file,
             command,
-        } => wallet_command(
-            &cli.node,
-            token.clone(),
-            cli.json,
-            wallet,
-            password_file,
-            command,
-        ),
+        } => wallet_command(&client(), cli.json, wallet, password_file, command),
         Command::Status => {
-            let status = client().get("status")?;
-            print(cli.json, &status, |s| {
-                format!(
-                    "network {}\nheight {} tip {}\npeers {} mempool {} syncing {}{}\nmining {} ({:.0} H/s, {})",
-                    s["network"].as_str().unwrap_or(""),
-                    s["height"],
-                    s["tip"].as_str().unwrap_or(""),
-                    s["peers"],
-                    s["mempool_transfers"],
-                    s["syncing"],
-                    indexing(s),
-                    s["mining"]["enabled"],
-                    s["mining"]["hash_rate"].as_f64().unwrap_or(0.0),
-                    s["mining"]["kernel"].as_str().unwrap_or("-"),
-                )
-            });
+            print(cli.json, &client().status()?, show::status);
             Ok(())
         }
         Command::Block { id } => {
-            let block = client().get(&format!("blocks/{id}"))?;
-            print(cli.json, &block, |b| {
-                let mut out = format!(
-                    "block {} height {} time {} txs {} confirmations {}",
-                    b["hash"].as_str().unwrap_or(""),
-                    b["height"],
-                    b["time"],
-                    b["tx_count"],
-                    b["confirmations"]
-                );
-                for tx in b["txs"].as_array().into_iter().flatten() {
-                    out.push_str(&format!(
-                        "\n  {} {} -> {} {}",
-                        tx["txid"].as_str().unwrap_or(""),
-                        tx["kind"].as_str().unwrap_or(""),
-                        tx["to"].as_str().unwrap_or(""),
-                        coins(&tx["amount"])
-                    ));
-                }
-                out
-            });
+            print(cli.json, &client().block(&id)?, show::block);
             Ok(())
         }
         Command::Tx { txid } => {
-            let tx = client().get(&format!("transfers/{txid}"))?;
-            print(cli.json, &tx, |t| {
-                let status = match t["status"]["state"].as_str() {
-                    Some("confirmed") => format!(
-                        "confirmed in block {} ({} confirmations)",
-                        t["status"]["height"], t["status"]["confirmations"]
-                    ),
-                    _ => "pending".to_string(),
-                };
-                format!(
-                    "transfer {}\nfrom {}\nto {}\namount {} fee {}\nstatus {status}",
-                    t["tx"]["txid"].as_str().unwrap_or(""),
-                    t["tx"]["from"].as_str().unwrap_or("(coinbase)"),
-                    t["tx"]["to"].as_str().unwrap_or(""),
-                    coins(&t["tx"]["amount"]),
-                    coins(&t["tx"]["fee"]),
-                )
-            });
+            let txid: Txid = txid
+                .parse()
+                .map_err(|_| CliError::Usage(format!("`{txid}` is not a txid (64 hex digits)")))?;
+            print(cli.json, &client().transfer(&txid)?, show::transfer);
             Ok(())
         }
         Command::Address { address } => {
-            let account = client().get(&format!("addresses/{address}"))?;
-            print(cli.json, &account, account_text);
+            print(cli.json, &client().account(&address)?, show::account);
             Ok(())
         }
         Command::Peers {
             command: Some(PeersCommand::Add { peer }),
         } => {
-            let added = client().post("peers", &json!({ "peer": peer.to_string() }))?;
+            let added = client().add_peer(&peer.to_string())?;
             print(cli.json, &added, |a| {
-                let addresses: Vec<&str> = a["addresses"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .collect();
-                format!("dialling {} ({})", peer, addresses.join(", "))
+                format!("dialling {} ({})", a.peer, a.addresses.join(", "))
             });
             Ok(())
         }
         Command::Peers { command: None } => {
-            let peers = client().get("peers")?;
-            print(cli.json, &peers, |p| {
-                p.as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|p| {
-                        format!(
-                            "{} {} height {} score {}",
-                            p["addr"].as_str().unwrap_or(""),
-                            p["direction"].as_str().unwrap_or(""),
-                            p["best_height"],
-                            p["score"]
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            });
+            print(cli.json, &client().peers()?, |p| show::peers(p));
             Ok(())
         }
         Command::Fees => {
-            let answer = client().get("fees")?;
-            let fees: FeesAnswer = serde_json::from_value(answer.clone()).map_err(|e| {
-                CliError::Other(format!("the node's fee suggestion is not understood: {e}"))
-            })?;
-            print(cli.json, &answer, |_| {
-                format!(
-                    "next block {} ({}/byte)\nwithin 3 blocks {} ({}/byte)\nwithin 6 blocks {} ({}/byte)\nminimum {}/byte; {} pending transfers, {} bytes; a transfer without a memo is {} bytes",
-                    fees.next_block_fee,
-                    fees.next_block_per_byte,
-                    fees.within_3_blocks_fee,
-                    fees.within_3_blocks_per_byte,
-                    fees.within_6_blocks_fee,
-                    fees.within_6_blocks_per_byte,
-                    fees.minimum_per_byte,
-                    fees.mempool_transfers,
-                    fees.mempool_bytes,
-                    fees.transfer_bytes
-                )
-            });
+            print(cli.json, &client().fees()?, show::fees);
             Ok(())
         }
         Command::Mempool => {
-            let pending = client().get("mempool")?;
-            print(cli.json, &pending, |m| {
-                m.as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|e| {
-                        format!(
-                            "{} {} -> {} {} fee {}",
-                            e["tx"]["txid"].as_str().unwrap_or(""),
-                            e["tx"]["from"].as_str().unwrap_or(""),
-                            e["tx"]["to"].as_str().unwrap_or(""),
-                            coins(&e["tx"]["amount"]),
-                            coins(&e["tx"]["fee"])
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            });
+            print(cli.json, &client().mempool()?, |m| show::mempool(m));
             Ok(())
         }
     }
 }
 
-fn account_text(a: &Value) -> String {
-    format!(
-        "address {}\nbalance {} (pending out {}, in {})\nnonce {}",
-        a["address"].as_str().unwrap_or(""),
-        coins(&a["balance"]),
-        coins(&a["pending_out"]),
-        coins(&a["pending_in"]),
-        a["nonce"]
-    )
+/// A wallet key as `wallet new`, `list` and `address` print it.
+#[derive(serde::Serialize)]
+struct KeyView<'a> {
+    name: &'a str,
+    address: &'a str,
+    network: &'a str,
+}
+
+impl<'a> KeyView<'a> {
+    fn of(entry: &'a chain_cli::wallet::Entry) -> Self {
+        Self {
+            name: &entry.name,
+            address: &entry.address,
+            network: &entry.network,
+        }
+    }
 }
 
 fn wallet_command(
-    node: &str,
-    token: Option<String>,
+    client: &Client,
     json_mode: bool,
     path: PathBuf,
     password_file: Option<PathBuf>,
     command: WalletCommand,
 ) -> Result<(), CliError> {
     let mut wallet = Wallet::open(&path)?;
-    let client = || Client::new(node, token.clone());
     match command {
         WalletCommand::New { name, network } => {
             let params = params(&network)?;
@@ -743,52 +589,26 @@ fn wallet_command(
                 KdfParams::default()
             };
             let entry = wallet.create(&name, &params, password.as_bytes(), kdf)?;
-            print(
-                json_mode,
-                &json!({"name": entry.name, "address": entry.address, "network": entry.network}),
-                |e| {
-                    format!(
-                        "created `{}`: {}",
-                        e["name"].as_str().unwrap_or(""),
-                        e["address"].as_str().unwrap_or("")
-                    )
-                },
-            );
+            print(json_mode, &KeyView::of(&entry), |e| {
+                format!("created `{}`: {}", e.name, e.address)
+            });
         }
         WalletCommand::List => {
-            let list: Vec<Value> = wallet
-                .entries
-                .iter()
-                .map(|e| json!({"name": e.name, "address": e.address, "network": e.network}))
-                .collect();
-            print(json_mode, &Value::Array(list), |l| {
-                l.as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|e| {
-                        format!(
-                            "{} {} ({})",
-                            e["name"].as_str().unwrap_or(""),
-                            e["address"].as_str().unwrap_or(""),
-                            e["network"].as_str().unwrap_or("")
-                        )
-                    })
+            let list: Vec<KeyView> = wallet.entries.iter().map(KeyView::of).collect();
+            print(json_mode, &list, |l| {
+                l.iter()
+                    .map(|e| format!("{} {} ({})", e.name, e.address, e.network))
                     .collect::<Vec<_>>()
                     .join("\n")
             });
         }
         WalletCommand::Address { name } => {
             let entry = wallet.entry(name.as_deref())?;
-            print(
-                json_mode,
-                &json!({"name": entry.name, "address": entry.address}),
-                |e| e["address"].as_str().unwrap_or("").to_string(),
-            );
+            print(json_mode, &KeyView::of(entry), |e| e.address.to_string());
         }
         WalletCommand::Balance { name } => {
             let entry = wallet.entry(name.as_deref())?;
-            let account = client().get(&format!("addresses/{}", entry.address))?;
-            print(json_mode, &account, account_text);
+            print(json_mode, &client.account(&entry.address)?, show::account);
         }
         WalletCommand::History {
             name,
@@ -796,38 +616,14 @@ fn wallet_command(
             before,
         } => {
             let entry = wallet.entry(name.as_deref())?;
-            let after = before
-                .map(|cursor| format!("&before={cursor}"))
-                .unwrap_or_default();
-            let page = client().get(&format!(
-                "addresses/{}/history?limit={limit}{after}",
-                entry.address
-            ))?;
-            let me = entry.address.clone();
-            print(json_mode, &page, |p| {
-                p["items"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|item| {
-                        let tx = &item["tx"];
-                        let outgoing = tx["from"].as_str() == Some(me.as_str());
-                        let (sign, other) = if outgoing {
-                            ("-", tx["to"].as_str())
-                        } else {
-                            ("+", tx["from"].as_str().or(Some("(mined)")))
-                        };
-                        format!(
-                            "height {} {sign}{} {} {}",
-                            item["height"],
-                            coins(&tx["amount"]),
-                            other.unwrap_or(""),
-                            tx["txid"].as_str().unwrap_or("")
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            });
+            let page = client.history(
+                &entry.address,
+                &PageQuery {
+                    before,
+                    limit: Some(limit),
+                },
+            )?;
+            print(json_mode, &page, |p| show::history(p, &entry.address));
         }
         WalletCommand::Send {
             to,
@@ -839,9 +635,7 @@ fn wallet_command(
             yes,
         } => {
             let entry = wallet.entry(from.as_deref())?.clone();
-            let status = client().get("status")?;
-            let network = status["network"].as_str().unwrap_or("");
-            let params = params(network)?;
+            let params = params(&client.status()?.network)?;
             if entry.network != params.name {
                 return Err(CliError::Usage(format!(
                     "key `{}` is for {}, the node runs {}",
@@ -850,242 +644,42 @@ fn wallet_command(
             }
             let receiver = Address::parse(&to, params.address_prefix)
                 .map_err(|e| CliError::BadAddress(e.to_string()))?;
-            let amount = Amount::parse_coins(&amount)
-                .filter(|a| a.0 > 0)
-                .ok_or_else(|| {
-                    CliError::Usage(format!("`{amount}` is not an amount of coins above zero"))
-                })?;
-            let fee = Amount::parse_coins(&fee)
-                .ok_or_else(|| CliError::Usage(format!("`{fee}` is not an amount of coins")))?;
-            let max_fee = Amount::parse_coins(&max_fee)
-                .ok_or_else(|| CliError::Usage(format!("`{max_fee}` is not an amount of coins")))?;
-            if let Some(concern) = chain_core::fees::fee_concern(amount, fee, max_fee)
-                && !yes
-            {
-                return Err(CliError::Usage(format!(
+            let coins = |text: &str, what: &str| {
+                Amount::parse_coins(text)
+                    .ok_or_else(|| CliError::Usage(format!("`{text}` is not {what}")))
+            };
+            let request = SendRequest {
+                to: receiver,
+                amount: coins(&amount, "an amount of coins above zero")?,
+                fee: coins(&fee, "an amount of coins")?,
+                memo: memo.into_bytes(),
+                max_fee: coins(&max_fee, "an amount of coins")?,
+                fee_confirmed: yes,
+            };
+            let amount = request.amount;
+            let account = client.account(&entry.address)?;
+            let sender = SenderAccount {
+                balance: account.balance,
+                pending_out: account.pending_out,
+                next_nonce: account.next_nonce,
+            };
+            let unsigned = prepare_transfer(&sender, request).map_err(|refusal| match refusal {
+                SendError::Insufficient { .. } => {
+                    CliError::InsufficientBalance(refusal.to_string())
+                }
+                SendError::Fee(concern) => CliError::Usage(format!(
                     "{concern}; nothing was sent (pass --yes to send it anyway)"
-                )));
-            }
-            let account = client().get(&format!("addresses/{}", entry.address))?;
-            let balance = account["balance"].as_u64().unwrap_or(0);
-            let pending_out = account["pending_out"].as_u64().unwrap_or(0);
-            let needed = amount
-                .checked_add(fee)
-                .ok_or_else(|| CliError::Usage("amount plus fee is too large".into()))?;
-            if balance.saturating_sub(pending_out) < needed.0 {
-                return Err(CliError::InsufficientBalance(format!(
-                    "{} available ({} confirmed, {} pending out), {} needed",
-                    Amount(balance.saturating_sub(pending_out)),
-                    Amount(balance),
-                    Amount(pending_out),
-                    needed
-                )));
-            }
+                )),
+                other => CliError::Usage(format!("{other}; nothing was sent")),
+            })?;
             let password = password(&password_file, false)?;
             let key = Wallet::unlock(&entry, password.as_bytes())?;
-            let nonce = account["next_nonce"].as_u64().unwrap_or(0);
-            let transfer = UnsignedTransfer {
-                to: receiver,
-                amount,
-                fee,
-                nonce,
-                memo: memo.into_bytes(),
-            }
-            .sign(&key, params.network_id);
-            let encoded = chain_core::hash::to_hex(&transfer.to_bytes());
-            let answer = client().post("transfers", &json!({ "transfer": encoded }))?;
-            print(json_mode, &answer, |a| {
-                format!(
-                    "sent {} to {to}: txid {}",
-                    amount,
-                    a["txid"].as_str().unwrap_or("")
-                )
+            let transfer = unsigned.sign(&key, params.network_id);
+            let sent = client.submit(&transfer)?;
+            print(json_mode, &sent, |a| {
+                format!("sent {amount} to {to}: txid {}", a.txid)
             });
         }
     }
     Ok(())
-}
-
-/// A channel that yields once Ctrl-C or SIGTERM arrives; the handlers are installed now.
-fn stop_signal() -> Result<tokio::sync::mpsc::Receiver<()>, CliError> {
-    let (sender, receiver) = tokio::sync::mpsc::channel(1);
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut interrupt = signal(SignalKind::interrupt())?;
-        let mut terminate = signal(SignalKind::terminate())?;
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = interrupt.recv() => {}
-                _ = terminate.recv() => {}
-            }
-            let _ = sender.send(()).await;
-        });
-    }
-    #[cfg(not(unix))]
-    tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
-        let _ = sender.send(()).await;
-    });
-    Ok(receiver)
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(CliError::from)
-}
-
-fn devnet(
-    nodes: usize,
-    data_dir: PathBuf,
-    p2p_port: u16,
-    api_port: u16,
-    threads: usize,
-    params: ChainParams,
-    trusted_proxy: Option<std::net::IpAddr>,
-) -> Result<(), CliError> {
-    if nodes == 0 {
-        return Err(CliError::Usage("a devnet needs at least one node".into()));
-    }
-    let password = std::env::var("CHAIN_DEVNET_PASSWORD").unwrap_or_else(|_| "devnet".into());
-    let mut options = Vec::new();
-    for i in 0..nodes {
-        let dir = data_dir.join(format!("node-{i}"));
-        let mut wallet = Wallet::open(&dir.join("wallet.json"))?;
-        let entry = match wallet.entry(Some("miner")) {
-            Ok(entry) => entry.clone(),
-            Err(_) => wallet.create("miner", &params, password.as_bytes(), KdfParams::default())?,
-        };
-        let address = Wallet::address(&entry, params.address_prefix)?;
-        let port = |base: u16| {
-            base.checked_add(i as u16)
-                .ok_or_else(|| CliError::Usage("port out of range".into()))
-        };
-        let listen: SocketAddr = SocketAddr::from(([127, 0, 0, 1], port(p2p_port)?));
-        let peers = (0..i)
-            .map(|j| SocketAddr::from(([127, 0, 0, 1], p2p_port + j as u16)).into())
-            .collect();
-        options.push(NodeOptions {
-            params: params.clone(),
-            data_dir: dir,
-            listen,
-            external_addr: None,
-            peers,
-            mining: Some(MiningConfig { address, threads }),
-            api: SocketAddr::from(([127, 0, 0, 1], port(api_port)?)),
-            // Node 0 serves the web app (pages and API); its users and their miners live in
-            // `<devnet data dir>/web`.
-            web: (i == 0).then(|| data_dir.join("web")),
-            trusted_proxy,
-        });
-    }
-    run_nodes(options)
-}
-
-/// Seconds between status lines when standard error is not a terminal.
-const PLAIN_STATUS_EVERY: u64 = 30;
-
-/// Runs nodes until Ctrl-C, printing where they are and a live status line.
-fn run_nodes(options: Vec<NodeOptions>) -> Result<(), CliError> {
-    let runtime = runtime()?;
-    runtime.block_on(async move {
-        // Listen for Ctrl-C (and SIGTERM) before anything starts, so a stop request during start-up
-        // is a clean stop too.
-        let mut stop = stop_signal()?;
-        let mut running = Vec::new();
-        for (i, option) in options.iter().enumerate() {
-            let node = match start_node(option.clone()).await {
-                Ok(node) => node,
-                Err(error) => {
-                    for node in running {
-                        chain_cli::RunningNode::shutdown(node).await;
-                    }
-                    return Err(error);
-                }
-            };
-            let mining = option
-                .mining
-                .as_ref()
-                .map(|m| m.address.to_text(option.params.address_prefix))
-                .unwrap_or_else(|| "not mining".into());
-            println!(
-                "node {i}: {} p2p {} api http://{} data {} miner {mining}",
-                option.params.name,
-                option.listen,
-                node.api,
-                option.data_dir.display()
-            );
-            if node.web.is_some() {
-                println!("web wallet and explorer: http://{}/", node.api);
-            }
-            running.push(node);
-        }
-        println!("api token of each node: <data>/api-token; stop with Ctrl-C");
-        // On a terminal, a live status line; elsewhere (a service, a log file) the same line
-        // logged every `PLAIN_STATUS_EVERY` seconds.
-        let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
-        let bar = indicatif::ProgressBar::new_spinner();
-        if terminal {
-            bar.enable_steady_tick(Duration::from_millis(250));
-        }
-        let mut ticks: u64 = 0;
-        let mut last_heights: Vec<Option<(u64, std::time::Instant)>> = vec![None; running.len()];
-        loop {
-            let mut parts = Vec::new();
-            for (i, node) in running.iter().enumerate() {
-                let Ok(status) = node.node.status().await else {
-                    continue;
-                };
-                let height = status.height.0;
-                let now = std::time::Instant::now();
-                // Blocks per second since the previous line: the sync rate while syncing.
-                let rate = match last_heights[i] {
-                    Some((before, at)) if now > at => {
-                        (height.saturating_sub(before)) as f64 / (now - at).as_secs_f64()
-                    }
-                    _ => 0.0,
-                };
-                last_heights[i] = Some((height, now));
-                let sync = if status.syncing || status.best_header_height.0 > height {
-                    format!(
-                        " syncing to {} at {rate:.0} blocks/s",
-                        status.best_header_height
-                    )
-                } else {
-                    indexing_note(status.indexed_height.0, height)
-                };
-                let mining = if status.mining.enabled {
-                    format!(
-                        " mining {:.1} MH/s, found {}",
-                        status.mining.hash_rate / 1e6,
-                        status.mining.blocks_found
-                    )
-                } else {
-                    String::new()
-                };
-                parts.push(format!(
-                    "node {i}: height {height}, {} peers{mining}{sync}",
-                    status.peers
-                ));
-            }
-            if terminal {
-                bar.set_message(parts.join(" | "));
-            } else if ticks.is_multiple_of(PLAIN_STATUS_EVERY) {
-                tracing::info!(target: "chain", "{}", parts.join(" | "));
-            }
-            ticks += 1;
-            tokio::select! {
-                _ = stop.recv() => break,
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            }
-        }
-        bar.finish_with_message("stopping");
-        for node in running {
-            node.shutdown().await;
-        }
-        println!("stopped");
-        Ok(())
-    })
 }

@@ -219,6 +219,42 @@ pub enum TxError {
     BalanceOverflow,
 }
 
+/// Why a wallet does not sign a transfer it was asked to send ([`crate::send::prepare_transfer`]).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SendError {
+    /// Nothing to send.
+    #[error("the amount must be more than zero")]
+    ZeroAmount,
+    /// Amount plus fee does not fit a coin amount.
+    #[error("the amount plus the fee is too large")]
+    TooLarge,
+    /// The memo is longer than a transfer may carry.
+    #[error("the memo is {len} bytes, at most {max} fit a transfer")]
+    MemoTooLong {
+        /// Its length.
+        len: usize,
+        /// The most allowed.
+        max: usize,
+    },
+    /// A fee the sender most likely did not mean, not confirmed.
+    #[error("{0}")]
+    Fee(crate::fees::FeeConcern),
+    /// The balance, less what pending transfers take, cannot pay.
+    #[error(
+        "{available} available ({balance} confirmed, {pending_out} pending out), {needed} needed"
+    )]
+    Insufficient {
+        /// Confirmed balance less pending out.
+        available: Amount,
+        /// Confirmed balance.
+        balance: Amount,
+        /// What pending transfers take.
+        pending_out: Amount,
+        /// Amount plus fee.
+        needed: Amount,
+    },
+}
+
 /// Why the mempool refuses a transfer (policy, not consensus).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]

@@ -51,6 +51,7 @@ pub mod node;
 pub mod params;
 pub mod pow;
 pub mod protocol;
+pub mod send;
 pub mod sigcache;
 pub mod state;
 pub mod store;

@@ -396,8 +396,8 @@ impl<S: Store> Core<S> {
                         id: p.id,
                         addr: p.addr.to_string(),
                         direction: match p.direction {
-                            Direction::Inbound => "inbound",
-                            Direction::Outbound => "outbound",
+                            Direction::Inbound => PeerDirection::Inbound,
+                            Direction::Outbound => PeerDirection::Outbound,
                         },
                         ready: p.ready,
                         best_height: p.best_height,

@@ -8,10 +8,10 @@ use chain_core::params::ChainParams;
 use chain_core::store::BlockMeta;
 use chain_core::tx::Transaction;
 use chain_core::units::{Amount, Height};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A node's state at a glance.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct NodeStatus {
     /// Network name.
     pub network: String,
@@ -54,13 +54,13 @@ pub struct NodeStatus {
 
 /// Whether a node serves its chain: no block download under way, its lookup indexes caught
 /// up ([`NodeStatus::readiness`]; the web's `GET /readyz`).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Readiness {
     /// Ready to serve.
     pub ready: bool,
     /// Why not, when not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<&'static str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// Tip height.
     pub height: Height,
     /// The best header known (above the tip when blocks are still coming, or when the peer
@@ -79,9 +79,12 @@ impl NodeStatus {
     /// node sync, and not ready, again.
     pub fn readiness(&self) -> Readiness {
         let reason = if self.syncing {
-            Some("syncing: blocks are being downloaded")
+            Some("syncing: blocks are being downloaded".to_string())
         } else if self.indexed_height < self.height {
-            Some("indexing: transfers and histories of the last blocks cannot be looked up yet")
+            Some(
+                "indexing: transfers and histories of the last blocks cannot be looked up yet"
+                    .to_string(),
+            )
         } else {
             None
         };
@@ -96,7 +99,7 @@ impl NodeStatus {
 }
 
 /// The local miner's state.
-#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct MiningStatus {
     /// Whether it is mining.
     pub enabled: bool,
@@ -113,12 +116,12 @@ pub struct MiningStatus {
 }
 
 /// A transaction as people read it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct TxView {
     /// Its id.
     pub txid: Txid,
-    /// `coinbase` or `transfer`.
-    pub kind: &'static str,
+    /// A coinbase or a transfer.
+    pub kind: TxKind,
     /// Sender address (transfers only).
     pub from: Option<String>,
     /// Receiver address.
@@ -139,7 +142,7 @@ impl TxView {
         match tx {
             Transaction::Coinbase(c) => Self {
                 txid: tx.txid(),
-                kind: "coinbase",
+                kind: TxKind::Coinbase,
                 from: None,
                 to: c.to.to_text(prefix),
                 amount: c.amount,
@@ -149,7 +152,7 @@ impl TxView {
             },
             Transaction::Transfer(t) => Self {
                 txid: tx.txid(),
-                kind: "transfer",
+                kind: TxKind::Transfer,
                 from: Some(t.sender().to_text(prefix)),
                 to: t.to.to_text(prefix),
                 amount: t.amount,
@@ -161,8 +164,46 @@ impl TxView {
     }
 }
 
+/// What a transaction is.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TxKind {
+    /// New coins paid to a block's miner.
+    Coinbase,
+    /// Coins moved by a signed transfer.
+    Transfer,
+}
+
+impl std::fmt::Display for TxKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Coinbase => "coinbase",
+            Self::Transfer => "transfer",
+        })
+    }
+}
+
+/// Which side opened a peer connection.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PeerDirection {
+    /// The peer connected to this node.
+    Inbound,
+    /// This node dialled the peer.
+    Outbound,
+}
+
+impl std::fmt::Display for PeerDirection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Inbound => "inbound",
+            Self::Outbound => "outbound",
+        })
+    }
+}
+
 /// Where a transaction stands.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum TxStatus {
     /// Waiting in the mempool.
@@ -179,7 +220,7 @@ pub enum TxStatus {
 }
 
 /// A transaction and its status.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct TxLookup {
     /// The transaction.
     pub tx: TxView,
@@ -188,7 +229,7 @@ pub struct TxLookup {
 }
 
 /// A block summary (for lists).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct BlockSummary {
     /// Hash.
     pub hash: BlockHash,
@@ -207,7 +248,7 @@ pub struct BlockSummary {
 }
 
 /// A whole block.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct BlockView {
     /// Summary fields.
     #[serde(flatten)]
@@ -253,7 +294,7 @@ impl BlockSummary {
 }
 
 /// An address's account as a wallet shows it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AccountView {
     /// Text form.
     pub address: String,
@@ -270,7 +311,7 @@ pub struct AccountView {
 }
 
 /// One entry of an address's history.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct HistoryItem {
     /// The transaction.
     pub tx: TxView,
@@ -283,7 +324,7 @@ pub struct HistoryItem {
 }
 
 /// A page of history, newest first, and the cursor for the next page.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct HistoryPage {
     /// Entries.
     pub items: Vec<HistoryItem>,
@@ -293,7 +334,7 @@ pub struct HistoryPage {
 
 /// What a transfer should pay now (`chain_core::fee_estimate`): rates per encoded byte, and
 /// the fee at each rate for a transfer without a memo.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct FeesView {
     /// The least the node relays, per byte.
     pub minimum_per_byte: u64,
@@ -338,7 +379,7 @@ impl FeesView {
 }
 
 /// A pending transfer in the mempool.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PendingView {
     /// The transfer.
     pub tx: TxView,
@@ -349,14 +390,14 @@ pub struct PendingView {
 }
 
 /// A connected peer.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PeerView {
     /// Connection id.
     pub id: u64,
     /// Remote address.
     pub addr: String,
-    /// `inbound` or `outbound`.
-    pub direction: &'static str,
+    /// Who opened the connection.
+    pub direction: PeerDirection,
     /// Handshake done.
     pub ready: bool,
     /// Its best height as known.
@@ -368,7 +409,7 @@ pub struct PeerView {
 }
 
 /// A merkle inclusion proof of a confirmed transaction.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ProofView {
     /// The transaction.
     pub txid: Txid,

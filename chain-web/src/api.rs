@@ -9,6 +9,8 @@
 //! is not limited.
 
 use crate::ClientAddr;
+pub use crate::contract::{AddPeerBody, MiningBody, PageQuery, SubmitBody};
+use crate::contract::{PeerAdded, Submitted};
 use crate::error::ApiError;
 use crate::throttle::{Limit, TooManyRequests};
 use chain_core::address::Address;
@@ -17,7 +19,7 @@ use chain_core::hash::{BlockHash, Txid};
 use chain_core::tx::Transfer;
 use chain_core::units::Height;
 use chain_net::{MiningConfig, NodeHandle};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,50 +93,8 @@ fn parse_txid(text: &str) -> Result<Txid, ApiError> {
         .map_err(|_| ApiError::bad_request("bad_txid", "a txid is 64 hex digits"))
 }
 
-/// Query of paged lists.
-#[derive(Debug, Deserialize)]
-pub struct PageQuery {
-    /// Continue below this height (blocks) or after this cursor (history).
-    pub before: Option<String>,
-    /// Items per page.
-    pub limit: Option<usize>,
-}
-
-/// Body of `POST /transfers`.
-#[derive(Debug, Deserialize)]
-pub struct SubmitBody {
-    /// The signed transfer's canonical encoding, hex.
-    pub transfer: String,
-}
-
-/// Body of `POST /peers`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AddPeerBody {
-    /// `host:port`: a host name or an address, and the peer's port.
-    pub peer: String,
-}
-
-/// Answer of `POST /peers`: the addresses the peer resolved to, each now dialled.
-#[derive(Debug, Serialize)]
-struct PeerAdded {
-    peer: String,
-    addresses: Vec<String>,
-}
-
 /// How long `POST /peers` waits for a host name to resolve.
 const PEER_LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Body of `POST /mining`.
-#[derive(Debug, Deserialize)]
-pub struct MiningBody {
-    /// Start (with `address`) or stop.
-    pub enabled: bool,
-    /// Paid address.
-    pub address: Option<String>,
-    /// Threads (default 1).
-    pub threads: Option<usize>,
-}
 
 /// The transfer a `POST /transfers` body carries: hex (either case, surrounding whitespace
 /// allowed) of its canonical encoding. Pure, so that the route and the fuzz target
@@ -169,11 +129,6 @@ pub fn parse_mining_body(body: MiningBody, prefix: &str) -> Result<Option<Mining
         address: parse_address_for(&text, prefix)?,
         threads: body.threads.unwrap_or(1).clamp(1, 64),
     }))
-}
-
-#[derive(Serialize)]
-struct Submitted {
-    txid: Txid,
 }
 
 async fn status(state: ApiState) -> Result<Response, Infallible> {

@@ -1,8 +1,8 @@
 //! API errors: every failure is JSON `{code, message}` with a status code that says whose fault
 //! it is (4xx: the request; 5xx: the node).
 
+use crate::contract::ErrorBody;
 use chain_core::error::MempoolError;
-use serde::Serialize;
 use warp::http::StatusCode;
 
 /// An error answer.
@@ -15,12 +15,6 @@ pub struct ApiError {
     pub code: &'static str,
     /// What a person should read.
     pub message: String,
-}
-
-#[derive(Serialize)]
-struct Body<'a> {
-    code: &'a str,
-    message: &'a str,
 }
 
 impl ApiError {
@@ -52,9 +46,9 @@ impl ApiError {
     pub fn reply(&self) -> warp::reply::WithStatus<warp::reply::Json> {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         warp::reply::with_status(
-            warp::reply::json(&Body {
-                code: self.code,
-                message: &self.message,
+            warp::reply::json(&ErrorBody {
+                code: self.code.to_string(),
+                message: self.message.clone(),
             }),
             status,
         )

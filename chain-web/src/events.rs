@@ -1,10 +1,10 @@
 //! Server-sent events: new blocks, reorganisations, transfers and sync progress, as they happen.
 
+use crate::contract::{SyncEvent, TipEvent, TransferEvent};
 use chain_core::chain::ChainEvent;
 use chain_core::protocol::NodeEvent;
 use chain_net::NodeHandle;
 use futures_util::{StreamExt, stream};
-use serde_json::json;
 use std::convert::Infallible;
 use tokio::sync::broadcast::error::RecvError;
 use warp::sse::Event;
@@ -14,25 +14,31 @@ fn to_sse(event: &NodeEvent) -> Option<Event> {
         NodeEvent::Chain(ChainEvent::TipChanged(change)) => {
             let last = change.connected.last()?;
             let name = if change.is_reorg() { "reorg" } else { "block" };
-            (
-                name,
-                json!({
-                    "height": last.height,
-                    "hash": last.hash,
-                    "time": last.block.header.time,
-                    "transfers": last.block.txs.len().saturating_sub(1),
-                    "disconnected": change.disconnected.len(),
-                    "connected": change.connected.len(),
-                }),
-            )
+            let data = TipEvent {
+                height: last.height,
+                hash: last.hash,
+                time: last.block.header.time,
+                transfers: last.block.txs.len().saturating_sub(1),
+                disconnected: change.disconnected.len(),
+                connected: change.connected.len(),
+            };
+            (name, serde_json::to_string(&data))
         }
-        NodeEvent::TransferAccepted(txid) => ("transfer", json!({ "txid": txid })),
-        NodeEvent::SyncProgress { height, target } => {
-            ("sync", json!({ "height": height, "target": target }))
-        }
+        NodeEvent::TransferAccepted(txid) => (
+            "transfer",
+            serde_json::to_string(&TransferEvent { txid: *txid }),
+        ),
+        NodeEvent::SyncProgress { height, target } => (
+            "sync",
+            serde_json::to_string(&SyncEvent {
+                height: *height,
+                target: *target,
+            }),
+        ),
         _ => return None,
     };
-    Some(Event::default().event(name).data(data.to_string()))
+    // Plain structs of numbers and hex strings always serialise.
+    Some(Event::default().event(name).data(data.ok()?))
 }
 
 /// The event stream of `node`, from now on until the node stops.

@@ -23,6 +23,8 @@ mod admission;
 pub mod api;
 mod app;
 mod charts;
+pub mod client;
+pub mod contract;
 mod error;
 mod events;
 mod kdf_gate;

@@ -5,9 +5,9 @@
 //! server (API alone or the whole app), need no token, and answer JSON.
 
 use crate::api::ApiState;
+use crate::contract::Alive;
 use crate::error::ApiError;
 use chain_net::views::NodeStatus;
-use serde::Serialize;
 use std::convert::Infallible;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -15,11 +15,6 @@ use warp::{Filter, Rejection, Reply};
 
 /// The paths served here.
 pub(crate) const PATHS: &[&str] = &["/healthz", "/readyz", "/metrics"];
-
-#[derive(Serialize)]
-struct Alive {
-    alive: bool,
-}
 
 async fn healthz(state: ApiState) -> Result<Response, Infallible> {
     Ok(match state.node.status().await {

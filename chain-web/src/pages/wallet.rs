@@ -7,11 +7,13 @@ use super::{Form, PageError, html, layout, parse_address, redirect, respond, tx_
 use crate::app::App;
 use crate::session::Ctx;
 use crate::templates::*;
+use chain_core::error::SendError;
 use chain_core::hash::Txid;
 use chain_core::keystore::{self, KeystoreError};
+use chain_core::send::{SendRequest, SenderAccount, prepare_transfer};
 use chain_core::store::HistoryCursor;
-use chain_core::tx::UnsignedTransfer;
 use chain_core::units::Amount;
+use chain_net::views::AccountView;
 use chain_store::users::User;
 use std::convert::Infallible;
 use warp::http::StatusCode;
@@ -152,43 +154,42 @@ async fn send_transfer(
             field("amount")
         ));
     };
-    if amount == Amount::ZERO {
-        return bad("The amount must be more than zero.".into());
-    }
     let Some(fee) = Amount::parse_coins(&field("fee")) else {
         return bad(format!(
             "“{}” is not a fee in coins (for example {DEFAULT_FEE}).",
             field("fee")
         ));
     };
-    if let Some(concern) = chain_core::fees::fee_concern(amount, fee, app.options.max_fee)
-        && form.get("confirm_fee").map(String::as_str) != Some("yes")
-    {
-        return Ok(Err((
-            FEE_QUESTION,
-            format!(
-                "Check the fee: {concern}. Nothing was sent; to send it anyway, tick “Send with \
-                 this fee anyway” and send again."
-            ),
-        )));
-    }
     let own = parse_address(app, &user.address)
         .map_err(|e| PageError::new(StatusCode::INTERNAL_SERVER_ERROR, "Damaged account", e))?;
     let account = app.api.node.account(own).await?;
-    let available = Amount(account.balance.0.saturating_sub(account.pending_out.0));
-    let Some(needed) = amount.checked_add(fee) else {
-        return bad("The amount plus the fee is too large.".into());
+    let request = SendRequest {
+        to,
+        amount,
+        fee,
+        memo: Vec::new(),
+        max_fee: app.options.max_fee,
+        fee_confirmed: form.get("confirm_fee").map(String::as_str) == Some("yes"),
     };
-    if available < needed {
-        return Ok(Err((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!(
-                "Too little balance: {available} available ({} confirmed, {} pending out), \
-                 {needed} needed (amount plus fee). Nothing was sent.",
-                account.balance, account.pending_out
-            ),
-        )));
-    }
+    let transfer = match prepare_transfer(&sender_account(&account), request) {
+        Ok(transfer) => transfer,
+        Err(SendError::Fee(concern)) => {
+            return Ok(Err((
+                FEE_QUESTION,
+                format!(
+                    "Check the fee: {concern}. Nothing was sent; to send it anyway, tick “Send \
+                     with this fee anyway” and send again."
+                ),
+            )));
+        }
+        Err(refusal @ SendError::Insufficient { .. }) => {
+            return Ok(Err((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("Too little balance: {refusal} (amount plus fee). Nothing was sent."),
+            )));
+        }
+        Err(refusal) => return bad(format!("{}. Nothing was sent.", capitalised(&refusal))),
+    };
     let password = form.get("password").cloned().unwrap_or_default();
     let record = user.secret_key.clone();
     // An Argon2 run, gated.
@@ -212,20 +213,32 @@ async fn send_transfer(
             ));
         }
     };
-    let transfer = UnsignedTransfer {
-        to,
-        amount,
-        fee,
-        nonce: account.next_nonce,
-        memo: Vec::new(),
-    }
-    .sign(&key, app.api.node.params().network_id);
+    let transfer = transfer.sign(&key, app.api.node.params().network_id);
     match app.api.node.submit_transfer(transfer).await? {
         Ok(txid) => Ok(Ok(txid)),
         Err(refused) => Ok(Err((
             StatusCode::UNPROCESSABLE_ENTITY,
             format!("The node refused the transfer: {refused}. Nothing was sent."),
         ))),
+    }
+}
+
+/// What [`prepare_transfer`] reads of an account view.
+fn sender_account(account: &AccountView) -> SenderAccount {
+    SenderAccount {
+        balance: account.balance,
+        pending_out: account.pending_out,
+        next_nonce: account.next_nonce,
+    }
+}
+
+/// `text` with its first letter upper case, to begin a sentence.
+fn capitalised(text: &impl std::fmt::Display) -> String {
+    let text = text.to_string();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => text,
     }
 }
 
