@@ -1,60 +1,17 @@
-//! The few JSON API calls the harness makes to a node (`chain-web/src/openapi.json`), blocking,
-//! each with a short timeout: a node may be dead, restarting or cut off at any moment, and the
-//! harness must move on rather than wait.
+//! The few JSON API calls the harness makes to a node, through the API's typed client
+//! (`chain_web::client`), each with a short timeout: a node may be dead, restarting or cut off
+//! at any moment, and the harness must move on rather than wait.
 
 use super::Error;
 use chain_core::hash::{BlockHash, Txid};
-use chain_core::units::{Amount, Height};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use chain_core::tx::Transfer;
+use chain_core::units::Height;
+use chain_web::client::{Client, ClientError};
+use chain_web::contract::{AccountView, BlockView, MiningBody, NodeStatus, TxStatus};
 use std::time::Duration;
 
 /// How long one call may take before the node counts as not answering.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// What `GET /status` says (the part the harness reads).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct Status {
-    /// Tip height.
-    pub height: Height,
-    /// Tip hash.
-    pub tip: BlockHash,
-    /// Connected peers.
-    pub peers: usize,
-    /// Pending transfers.
-    pub mempool_transfers: usize,
-}
-
-/// What `GET /addresses/{a}` says (the part the harness reads).
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-pub struct Account {
-    /// Confirmed balance.
-    pub balance: Amount,
-    /// Transfers confirmed from it.
-    pub nonce: u64,
-}
-
-/// A block of a node's chain, as far as the harness reads it (`GET /blocks/{id}`).
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-pub struct ChainBlock {
-    /// Its hash.
-    pub hash: BlockHash,
-    /// Its height.
-    pub height: Height,
-    /// Its parent.
-    pub prev_hash: BlockHash,
-    /// Whether it is in the node's best chain.
-    pub in_best_chain: bool,
-    /// Its transactions, coinbase first.
-    pub txs: Vec<ChainTx>,
-}
-
-/// A transaction of a [`ChainBlock`].
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-pub struct ChainTx {
-    /// Its id.
-    pub txid: Txid,
-}
 
 /// Where a node holds a transfer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,80 +42,27 @@ pub enum Submitted {
     },
 }
 
-/// A client of one node's API.
+/// A client of one node's API: the typed client, its answers read as the harness needs them.
 #[derive(Debug, Clone)]
 pub struct Api {
-    base: String,
-    token: Option<String>,
-    agent: ureq::Agent,
+    client: Client,
+}
+
+fn failed(error: ClientError) -> Error {
+    Error::new(error.to_string())
 }
 
 impl Api {
     /// A client of the API at `base` (`http://127.0.0.1:port`), with the node's token if known.
     pub fn new(base: String, token: Option<String>) -> Self {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(CALL_TIMEOUT))
-            .build()
-            .into();
-        Self { base, token, agent }
+        Self {
+            client: Client::new(&base, token, CALL_TIMEOUT),
+        }
     }
 
     /// The API's base address.
     pub fn base(&self) -> &str {
-        &self.base
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}/api/v1/{path}", self.base)
-    }
-
-    /// `GET` a path: the status code and the JSON body.
-    fn get(&self, path: &str) -> Result<(u16, Value), Error> {
-        let mut response = self
-            .agent
-            .get(&self.url(path))
-            .call()
-            .map_err(|e| Error::new(format!("GET {}: {e}", self.url(path))))?;
-        self.answer("GET", path, &mut response)
-    }
-
-    /// The status and JSON body of an answer to `method path`.
-    fn answer(
-        &self,
-        method: &str,
-        path: &str,
-        response: &mut ureq::http::Response<ureq::Body>,
-    ) -> Result<(u16, Value), Error> {
-        let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .read_json()
-            .map_err(|e| Error::new(format!("{method} {}: not JSON: {e}", self.url(path))))?;
-        Ok((status, body))
-    }
-
-    fn post(&self, path: &str, body: &Value) -> Result<(u16, Value), Error> {
-        let mut request = self.agent.post(&self.url(path));
-        if let Some(token) = &self.token {
-            request = request.header("authorization", &format!("Bearer {token}"));
-        }
-        let mut response = request
-            .send_json(body)
-            .map_err(|e| Error::new(format!("POST {}: {e}", self.url(path))))?;
-        self.answer("POST", path, &mut response)
-    }
-
-    fn ok<T: for<'de> Deserialize<'de>>(&self, path: &str) -> Result<T, Error> {
-        let (status, body) = self.get(path)?;
-        if status != 200 {
-            return Err(Error::new(format!(
-                "GET {}: {status} {body}",
-                self.url(path)
-            )));
-        }
-        serde_json::from_value(body)
-            .map_err(|e| Error::new(format!("GET {}: unexpected answer: {e}", self.url(path))))
+        self.client.base()
     }
 
     /// `GET /status`.
@@ -166,8 +70,8 @@ impl Api {
     /// # Errors
     ///
     /// If the node does not answer, or answers something else than a status.
-    pub fn status(&self) -> Result<Status, Error> {
-        self.ok("status")
+    pub fn status(&self) -> Result<NodeStatus, Error> {
+        self.client.status().map_err(failed)
     }
 
     /// `GET /addresses/{address}`.
@@ -175,8 +79,8 @@ impl Api {
     /// # Errors
     ///
     /// As [`Api::status`].
-    pub fn account(&self, address: &str) -> Result<Account, Error> {
-        self.ok(&format!("addresses/{address}"))
+    pub fn account(&self, address: &str) -> Result<AccountView, Error> {
+        self.client.account(address).map_err(failed)
     }
 
     /// `GET /transfers/{txid}`.
@@ -185,17 +89,10 @@ impl Api {
     ///
     /// As [`Api::status`].
     pub fn transfer(&self, txid: &Txid) -> Result<TxState, Error> {
-        let path = format!("transfers/{txid}");
-        let (status, body) = self.get(&path)?;
-        match status {
-            404 => Ok(TxState::Unknown),
-            200 => tx_state(&body["status"]).ok_or_else(|| {
-                Error::new(format!("GET {}: unexpected answer {body}", self.url(&path)))
-            }),
-            _ => Err(Error::new(format!(
-                "GET {}: {status} {body}",
-                self.url(&path)
-            ))),
+        match self.client.transfer(txid) {
+            Ok(lookup) => Ok(tx_state(&lookup.status)),
+            Err(error) if error.is_not_found() => Ok(TxState::Unknown),
+            Err(error) => Err(failed(error)),
         }
     }
 
@@ -204,18 +101,11 @@ impl Api {
     /// # Errors
     ///
     /// As [`Api::status`].
-    pub fn block(&self, hash: &BlockHash) -> Result<Option<ChainBlock>, Error> {
-        let path = format!("blocks/{hash}");
-        let (status, body) = self.get(&path)?;
-        match status {
-            404 => Ok(None),
-            200 => serde_json::from_value(body).map(Some).map_err(|e| {
-                Error::new(format!("GET {}: unexpected answer: {e}", self.url(&path)))
-            }),
-            _ => Err(Error::new(format!(
-                "GET {}: {status} {body}",
-                self.url(&path)
-            ))),
+    pub fn block(&self, hash: &BlockHash) -> Result<Option<BlockView>, Error> {
+        match self.client.block(&hash.to_string()) {
+            Ok(block) => Ok(Some(block)),
+            Err(error) if error.is_not_found() => Ok(None),
+            Err(error) => Err(failed(error)),
         }
     }
 
@@ -228,26 +118,25 @@ impl Api {
         Ok(self.block(block)?.map(|b| b.in_best_chain))
     }
 
-    /// `POST /transfers` with a signed transfer's canonical encoding.
+    /// `POST /transfers` with a signed transfer.
     ///
     /// # Errors
     ///
     /// If the node does not answer (the transfer may or may not have been taken), or answers
     /// with an error that is not a refusal of the transfer (a bad token, a malformed body).
-    pub fn submit(&self, encoded: &[u8]) -> Result<Submitted, Error> {
-        let hex = chain_core::hash::to_hex(encoded);
-        let (status, body) = self.post("transfers", &json!({ "transfer": hex }))?;
-        let code = body["code"].as_str().unwrap_or_default().to_string();
-        Ok(match (status, code.as_str()) {
-            (202, _) | (409, _) | (_, "duplicate" | "nonce_used") => Submitted::Accepted,
-            (422, _) => Submitted::Refused { code },
-            _ => {
-                return Err(Error::new(format!(
-                    "POST {}: {status} {body}",
-                    self.url("transfers")
-                )));
-            }
-        })
+    pub fn submit(&self, transfer: &Transfer) -> Result<Submitted, Error> {
+        match self.client.submit(transfer) {
+            Ok(_) => Ok(Submitted::Accepted),
+            Err(ClientError::Refused { status, code, .. }) => match (status, code.as_str()) {
+                (409, _) | (_, "duplicate" | "nonce_used") => Ok(Submitted::Accepted),
+                (422, _) => Ok(Submitted::Refused { code }),
+                _ => Err(Error::new(format!(
+                    "POST {}/api/v1/transfers: {status} {code}",
+                    self.base()
+                ))),
+            },
+            Err(error) => Err(failed(error)),
+        }
     }
 
     /// `POST /mining`: start (to `address`, on one thread) or stop.
@@ -256,30 +145,23 @@ impl Api {
     ///
     /// If the node does not answer or refuses.
     pub fn set_mining(&self, address: Option<&str>) -> Result<(), Error> {
-        let body = match address {
-            Some(address) => json!({ "enabled": true, "address": address, "threads": 1 }),
-            None => json!({ "enabled": false }),
+        let body = MiningBody {
+            enabled: address.is_some(),
+            address: address.map(str::to_string),
+            threads: address.map(|_| 1),
         };
-        let (status, answer) = self.post("mining", &body)?;
-        if status != 200 {
-            return Err(Error::new(format!(
-                "POST {}: {status} {answer}",
-                self.url("mining")
-            )));
-        }
-        Ok(())
+        self.client.set_mining(&body).map(|_| ()).map_err(failed)
     }
 }
 
-/// Reads the `status` object of a transfer lookup.
-fn tx_state(status: &Value) -> Option<TxState> {
-    match status["state"].as_str()? {
-        "pending" => Some(TxState::Pending),
-        "confirmed" => Some(TxState::Confirmed {
-            block: status["block"].as_str()?.parse().ok()?,
-            height: Height(status["height"].as_u64()?),
-        }),
-        _ => None,
+/// Where a transfer lookup says it is.
+fn tx_state(status: &TxStatus) -> TxState {
+    match status {
+        TxStatus::Pending => TxState::Pending,
+        TxStatus::Confirmed { block, height, .. } => TxState::Confirmed {
+            block: *block,
+            height: *height,
+        },
     }
 }
 
@@ -290,24 +172,18 @@ mod tests {
     #[test]
     fn a_transfers_state_is_read_from_the_apis_answer() {
         let block = BlockHash([7; 32]);
+        assert_eq!(tx_state(&TxStatus::Pending), TxState::Pending);
         assert_eq!(
-            tx_state(&json!({ "state": "pending" })),
-            Some(TxState::Pending)
-        );
-        assert_eq!(
-            tx_state(&json!({
-                "state": "confirmed", "block": block.to_string(), "height": 12, "confirmations": 1
-            })),
-            Some(TxState::Confirmed {
+            tx_state(&TxStatus::Confirmed {
+                block,
+                height: Height(12),
+                confirmations: 1
+            }),
+            TxState::Confirmed {
                 block,
                 height: Height(12)
-            })
+            }
         );
-        assert_eq!(
-            tx_state(&json!({ "state": "confirmed", "block": "xx" })),
-            None
-        );
-        assert_eq!(tx_state(&json!({})), None);
     }
 
     #[test]

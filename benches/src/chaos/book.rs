@@ -60,6 +60,9 @@ pub struct Tally {
 #[derive(Debug, Default)]
 pub struct Book {
     records: BTreeMap<Txid, Record>,
+    /// Per sender, its transfers accepted and not yet seen confirmed (kept with `records`, so
+    /// a wallet's window is known without a walk over every record).
+    outstanding: BTreeMap<String, usize>,
 }
 
 impl Book {
@@ -80,9 +83,19 @@ impl Book {
 
     /// Notes that a node accepted the transfer.
     pub fn accepted(&mut self, txid: &Txid) {
-        if let Some(record) = self.records.get_mut(txid) {
+        if let Some(record) = self.records.get_mut(txid)
+            && !record.accepted
+        {
             record.accepted = true;
+            if record.blocks.is_empty() {
+                *self.outstanding.entry(record.sender.clone()).or_default() += 1;
+            }
         }
+    }
+
+    /// How many of `sender`'s transfers were accepted and not yet seen confirmed.
+    pub fn outstanding(&self, sender: &str) -> usize {
+        self.outstanding.get(sender).copied().unwrap_or(0)
     }
 
     /// Notes that `node` reported the transfer confirmed in `block` at `height`. Returns `true`
@@ -98,11 +111,17 @@ impl Book {
         let Some(record) = self.records.get_mut(txid) else {
             return false;
         };
-        // Confirmation implies acceptance, even if the answer to the submission was lost.
-        record.accepted = true;
         if record.blocks.iter().any(|(seen, _, _)| *seen == block) {
             return false;
         }
+        if record.accepted
+            && record.blocks.is_empty()
+            && let Some(count) = self.outstanding.get_mut(&record.sender)
+        {
+            *count = count.saturating_sub(1);
+        }
+        // Confirmation implies acceptance, even if the answer to the submission was lost.
+        record.accepted = true;
         record.blocks.push((block, height, node));
         record.blocks.len() > 1
     }
@@ -187,6 +206,30 @@ mod tests {
 
     fn block(n: u8) -> BlockHash {
         BlockHash([n; 32])
+    }
+
+    #[test]
+    fn a_sender_s_outstanding_transfers_are_the_accepted_ones_not_yet_seen_confirmed() {
+        let mut book = Book::new();
+        for n in 1..=3 {
+            book.signed(txid(n), "w0", u64::from(n));
+        }
+        book.signed(txid(4), "w1", 1);
+        book.accepted(&txid(1));
+        book.accepted(&txid(1));
+        book.accepted(&txid(2));
+        assert_eq!((book.outstanding("w0"), book.outstanding("w1")), (2, 0));
+        // Seen confirmed twice (a second node, then a reorg): counted off once.
+        book.confirmed(&txid(1), block(10), Height(5), 0);
+        book.confirmed(&txid(1), block(10), Height(5), 1);
+        book.confirmed(&txid(1), block(11), Height(5), 2);
+        assert_eq!(book.outstanding("w0"), 1);
+        // Confirmed although its acceptance was never answered: never counted, so not counted off.
+        book.confirmed(&txid(3), block(12), Height(6), 0);
+        book.accepted(&txid(3));
+        assert_eq!(book.outstanding("w0"), 1);
+        book.confirmed(&txid(2), block(12), Height(6), 0);
+        assert_eq!(book.outstanding("w0"), 0);
     }
 
     #[test]

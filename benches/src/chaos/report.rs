@@ -32,6 +32,8 @@ pub struct Figures {
     pub refused: BTreeMap<String, u64>,
     /// Submissions with no answer (node down or restarting).
     pub unanswered: u64,
+    /// Sends given up because every wallet drawn waited on its window of unconfirmed transfers.
+    pub sends_skipped: u64,
     /// Transfer lookups made.
     pub lookups: u64,
     /// Blocks of the nodes' best chains read to learn confirmations.
@@ -136,10 +138,11 @@ pub fn render(report: &Report) -> String {
     );
     let _ = writeln!(
         out,
-        "  harness time waiting for submissions {:.1} s ({:.1} ms each), reading blocks {:.1} s",
+        "  harness time waiting for submissions {:.1} s ({:.1} ms each), reading blocks {:.1} s; sends given up (every wallet drawn waiting on its window) {}",
         f.submit_secs,
         f.submit_secs * 1000.0 / f.submissions.max(1) as f64,
-        f.follow_secs
+        f.follow_secs,
+        f.sends_skipped
     );
     if !f.accepted_each_minute.is_empty() {
         let rates: Vec<String> = f

@@ -88,27 +88,46 @@ pub struct Keys {
     pub miners: Vec<Sender>,
     /// The wallets transfers flow between (`w0`, `w1`, ...).
     pub wallets: Vec<Sender>,
+    /// Keys that pass the funding on from the miners to the wallets (`h0`, `h1`, ...), one per
+    /// [`HUB_FANOUT`] wallets when the miners alone would take many blocks (none otherwise).
+    pub hubs: Vec<Sender>,
 }
 
+/// Wallets funded by one hub: within a sender's nonce window (16), so in one block.
+pub const HUB_FANOUT: usize = 12;
+
 impl Keys {
-    /// `miners` miner keys and `wallets` wallet keys, from `seed`.
+    /// `miners` miner keys and `wallets` wallet keys, from `seed` (hubs drawn last, so that
+    /// they move no other key).
     pub fn new(seed: u64, miners: usize, wallets: usize) -> Self {
         let mut rng = Rng::new(seed);
+        let miners: Vec<Sender> = (0..miners)
+            .map(|i| Sender::new(format!("m{i}"), &mut rng))
+            .collect();
+        let wallets: Vec<Sender> = (0..wallets)
+            .map(|i| Sender::new(format!("w{i}"), &mut rng))
+            .collect();
+        // The miners fund `HUB_FANOUT` wallets each a block: beyond two blocks' worth, hubs.
+        let hubs = if wallets.len() > 2 * HUB_FANOUT * miners.len().max(1) {
+            wallets.len().div_ceil(HUB_FANOUT)
+        } else {
+            0
+        };
         Self {
-            miners: (0..miners)
-                .map(|i| Sender::new(format!("m{i}"), &mut rng))
+            hubs: (0..hubs)
+                .map(|i| Sender::new(format!("h{i}"), &mut rng))
                 .collect(),
-            wallets: (0..wallets)
-                .map(|i| Sender::new(format!("w{i}"), &mut rng))
-                .collect(),
+            miners,
+            wallets,
         }
     }
 
-    /// Every address with its name: miners first.
+    /// Every address with its name: miners first, hubs last.
     pub fn addresses(&self) -> Vec<(String, Address)> {
         self.miners
             .iter()
             .chain(&self.wallets)
+            .chain(&self.hubs)
             .map(|s| (s.name.clone(), s.address))
             .collect()
     }
@@ -131,6 +150,11 @@ mod tests {
         all.dedup();
         assert_eq!(all.len(), 11);
         assert_eq!(a.addresses()[3].0, "w0");
+        // Many wallets: hubs pass the funding on, drawn after every other key.
+        let many = Keys::new(5, 3, 100);
+        assert_eq!(many.hubs.len(), 9);
+        assert_eq!(many.addresses()[..11], a.addresses()[..11]);
+        assert!(a.hubs.is_empty());
     }
 
     #[test]

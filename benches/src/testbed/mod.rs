@@ -149,8 +149,9 @@ pub fn wait_for_interrupt() {
 
 /// Removes this process's namespaces (and their hosts files) when it is interrupted (Ctrl-C,
 /// SIGTERM), then ends it with status 130: for a harness whose testbed is owned deep inside
-/// its run. The processes in the namespaces get the terminal's Ctrl-C themselves; the TUN
-/// devices go with this process.
+/// its run. The processes in the namespaces are killed (from a terminal they got its Ctrl-C
+/// too; a signal sent to this process alone reaches only it); the TUN devices go with this
+/// process.
 pub fn remove_on_interrupt() {
     std::thread::spawn(|| {
         wait_for_interrupt();
@@ -162,14 +163,31 @@ pub fn remove_on_interrupt() {
                     .next()
                     .filter(|n| n.starts_with(&own))
                 {
+                    // Without a terminal (a signal sent to this process alone) the processes in
+                    // the namespace did not get it: they are stopped here.
+                    kill_processes_in(name);
                     let _ = ip(&["netns", "del", name]);
                     let _ = std::fs::remove_dir_all(hosts_dir(name));
                 }
             }
         }
-        eprintln!("interrupted: the testbed's namespaces are removed");
+        eprintln!("interrupted: the testbed's processes are stopped, its namespaces removed");
         std::process::exit(130);
     });
+}
+
+/// Sends SIGKILL to every process in the namespace `name` (`ip netns pids`).
+fn kill_processes_in(name: &str) {
+    let Ok(output) = Command::new("ip").args(["netns", "pids", name]).output() else {
+        return;
+    };
+    for pid in String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .filter_map(|pid| pid.parse::<libc::pid_t>().ok())
+    {
+        // SAFETY: `kill` with a pid and a valid signal number has no memory effects.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
 }
 
 /// Where `ip netns exec` finds a namespace's own `/etc` files.

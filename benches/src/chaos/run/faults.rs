@@ -1,17 +1,20 @@
 //! The chaos itself: the plan's faults applied on time, transfers sent to random live nodes,
 //! and the nodes asked about them, until the plan's time is up.
 
-use super::{FEE, Harness, MAX_OUTSTANDING, PlanKind, pairs_text};
+use super::{FEE, Harness, MAX_OUTSTANDING, PlanKind, SEND_AMOUNT_MEAN, pairs_text};
 use crate::chaos::Error;
 use crate::chaos::api::{Submitted, TxState};
 use crate::chaos::plan::{Action, PlanConfig, partitions, plan};
 use crate::chaos::watch::Watch;
 use crate::sys;
-use chain_core::encode::Encode;
 use chain_core::tx::Transfer;
-use chain_core::units::{Amount, COIN};
+use chain_core::units::Amount;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+
+/// How many wallets [`Harness::send_one`] draws before it gives up a send because every one it
+/// drew waits on its window.
+const WALLET_DRAWS: usize = 8;
 
 impl Harness {
     fn apply(&mut self, action: &Action) -> Result<(), Error> {
@@ -102,7 +105,7 @@ impl Harness {
     pub(super) fn submit(&mut self, node: usize, transfer: &Transfer) -> Result<Submitted, Error> {
         self.figures.submissions += 1;
         let asked = Instant::now();
-        let answer = self.nodes[node].api().submit(&transfer.to_bytes());
+        let answer = self.nodes[node].api().submit(transfer);
         self.figures.submit_secs += asked.elapsed().as_secs_f64();
         answer
     }
@@ -111,18 +114,19 @@ impl Harness {
     fn send_one(&mut self, live: &[usize]) {
         let Some(node) = self.pick(live) else { return };
         let wallets = self.keys.wallets.len();
-        let s = self.rng.below(wallets as u64) as usize;
+        // A wallet waiting on its window lets another send in its place (a few draws at most),
+        // so the rate asked is what the wallets together offer while some wait.
+        let Some(s) = (0..WALLET_DRAWS)
+            .map(|_| self.rng.below(wallets as u64) as usize)
+            .find(|&s| {
+                let wallet = &self.keys.wallets[s];
+                wallet.unaccepted.is_some() || self.book.outstanding(&wallet.name) < MAX_OUTSTANDING
+            })
+        else {
+            self.figures.sends_skipped += 1;
+            return;
+        };
         let name = self.keys.wallets[s].name.clone();
-        if self.keys.wallets[s].unaccepted.is_none() {
-            let outstanding = self
-                .book
-                .records()
-                .filter(|(_, r)| r.sender == name && r.accepted && r.blocks.is_empty())
-                .count();
-            if outstanding >= MAX_OUTSTANDING {
-                return;
-            }
-        }
         // Mostly to another wallet; now and then to a miner (coins may leave the wallets).
         let to = if self.rng.chance(10) && !self.keys.miners.is_empty() {
             let m = self.rng.below(self.keys.miners.len() as u64) as usize;
@@ -131,7 +135,8 @@ impl Harness {
             let r = (s + 1 + self.rng.below(wallets as u64 - 1) as usize) % wallets;
             self.keys.wallets[r].address
         };
-        let amount = Amount(1_000 + self.rng.below(COIN / 100));
+        // 1,000 units to 0.01 coin: `SEND_AMOUNT_MEAN` on average.
+        let amount = Amount(1_000 + self.rng.below(2 * (SEND_AMOUNT_MEAN.0 - 1_000)));
         let transfer = self.keys.wallets[s].transfer(self.params.network_id, to, amount, FEE);
         let txid = transfer.txid();
         self.book.signed(txid, &name, transfer.nonce);

@@ -75,11 +75,11 @@ impl Harness {
             for tx in &block.txs {
                 if self
                     .book
-                    .confirmed(&tx.txid, block.hash, block.height, node)
+                    .confirmed(&tx.txid, block.summary.hash, block.summary.height, node)
                 {
                     self.say(&format!(
                         "transfer {} moved: now in {} at {} on node {node}",
-                        tx.txid, block.hash, block.height
+                        tx.txid, block.summary.hash, block.summary.height
                     ));
                 }
             }

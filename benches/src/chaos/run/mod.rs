@@ -94,11 +94,17 @@ impl Default for Options {
     }
 }
 
-/// Transfers of one wallet accepted but not yet seen confirmed, at most: the nodes hold at most
-/// 16 beyond a sender's confirmed nonce (`MempoolPolicy::max_nonce_gap`).
+/// Transfers of one wallet accepted but not yet seen confirmed, at most: half the 16 the nodes
+/// hold beyond a sender's confirmed nonce (`MempoolPolicy::max_nonce_gap`). At 16, a 16-host
+/// load run's pending sets doubled during partitions and the three miners, whose hashing runs
+/// at the lowest priority, got too little of two cores (16 blocks in 300 s instead of 50); a
+/// wallet that waits lets another send instead (`faults.rs`).
 const MAX_OUTSTANDING: usize = 8;
-/// What each wallet is funded with before the chaos.
-const FUNDING: Amount = Amount(2 * COIN);
+/// What each wallet is funded with before the chaos, at most: the miners' coinbases pay every
+/// wallet, so with many wallets funding takes many blocks unless each gets only what it needs.
+const MAX_FUNDING: Amount = Amount(2 * COIN);
+/// The mean amount of a transfer between wallets (1,000 units to 0.01 coin).
+const SEND_AMOUNT_MEAN: Amount = Amount(1_000 + COIN / 200);
 /// The fee of every transfer the harness signs (above the minimum of 1 per byte).
 const FEE: Amount = Amount(2_000);
 
@@ -280,7 +286,7 @@ impl Harness {
     }
 
     /// Every node's status, or `None` for one that does not answer.
-    fn statuses(&mut self) -> Vec<Option<super::api::Status>> {
+    fn statuses(&mut self) -> Vec<Option<chain_web::contract::NodeStatus>> {
         let live = self.live();
         (0..self.nodes.len())
             .map(|i| {
