@@ -1,11 +1,11 @@
 //! The `chain` binary: parses arguments, calls the library, prints, and picks an exit code.
 
+use chain_cli::NodeOptions;
 use chain_cli::error::CliError;
 use chain_cli::foreground;
 use chain_cli::logging::LogFormat;
 use chain_cli::show::{self, print};
 use chain_cli::wallet::Wallet;
-use chain_cli::NodeOptions;
 use chain_core::address::Address;
 use chain_core::error::SendError;
 use chain_core::hash::Txid;
@@ -250,6 +250,10 @@ enum WalletCommand {
         /// Continue after this cursor (the `next` of the previous page, printed with --json).
         #[arg(long)]
         before: Option<String>,
+        /// The whole history (from `--before` on, every page) as CSV: a header, then one row
+        /// per transaction, amounts signed from this key's side.
+        #[arg(long, conflicts_with = "limit")]
+        csv: bool,
     },
 }
 
@@ -553,6 +557,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
+/// History entries asked for per call by `wallet history --csv`.
+const CSV_PAGE: usize = 500;
+
 /// A wallet key as `wallet new`, `list` and `address` print it.
 #[derive(serde::Serialize)]
 struct KeyView<'a> {
@@ -612,8 +619,33 @@ fn wallet_command(
         }
         WalletCommand::History {
             name,
+            before,
+            csv: true,
+            ..
+        } => {
+            let entry = wallet.entry(name.as_deref())?;
+            println!("{}", chain_web::csv::HEADER);
+            let mut before = before;
+            loop {
+                let page = client.history(
+                    &entry.address,
+                    &PageQuery {
+                        before,
+                        limit: Some(CSV_PAGE),
+                    },
+                )?;
+                print!("{}", chain_web::csv::rows(&page.items, &entry.address));
+                before = page.next;
+                if before.is_none() {
+                    break;
+                }
+            }
+        }
+        WalletCommand::History {
+            name,
             limit,
             before,
+            csv: false,
         } => {
             let entry = wallet.entry(name.as_deref())?;
             let page = client.history(

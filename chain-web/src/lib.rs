@@ -25,6 +25,7 @@ mod app;
 mod charts;
 pub mod client;
 pub mod contract;
+pub mod csv;
 mod error;
 mod events;
 mod kdf_gate;

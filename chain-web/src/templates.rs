@@ -97,6 +97,8 @@ pub(crate) struct WalletPage {
     pub history: Vec<TxRow>,
     pub paging: Paging,
     pub miner_running: bool,
+    /// No coins, none coming and no history: the page says how to get some.
+    pub empty: bool,
 }
 
 /// Links between the pages of a history.

@@ -272,6 +272,24 @@ fn a_node_two_wallets_a_payment_and_every_error() {
         }
         assert!(found, "{name}'s history shows the payment");
     }
+    // Bob's whole history as CSV: the header and his one payment, received from alice.
+    let csv = cli(&["wallet", "--wallet", "w.json", "history", "bob", "--csv"]);
+    assert!(csv.status.success());
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert_eq!(lines[0], chain_web::csv::HEADER);
+    let row: Vec<&str> = lines[1].split(',').collect();
+    assert_eq!(
+        &row[2..7],
+        [
+            txid.as_str(),
+            "transfer",
+            "in",
+            alice.as_str(),
+            "+1.50000000"
+        ]
+    );
     let text =
         String::from_utf8(cli(&["wallet", "--wallet", "w.json", "balance", "bob"]).stdout).unwrap();
     assert!(text.contains("balance 1.50000000"), "{text}");

@@ -34,7 +34,7 @@ use history::HistoryQuery;
 use network::{network, toggle_miner};
 use std::collections::HashMap;
 use std::convert::Infallible;
-use wallet::{send, wallet};
+use wallet::{history_csv, send, wallet};
 use warp::filters::BoxedFilter;
 use warp::http::{StatusCode, header};
 use warp::reply::Response;
@@ -423,6 +423,12 @@ pub(crate) fn routes(app: App) -> BoxedFilter<(Response,)> {
         .and(with())
         .and_then(wallet)
         .boxed();
+    let wallet_csv = get
+        .and(warp::path!("wallet" / "history.csv"))
+        .and(ctx.clone())
+        .and(with())
+        .and_then(history_csv)
+        .boxed();
     let send = post
         .and(warp::path!("wallet" / "send"))
         .and(app.limits.send.filter())
@@ -498,6 +504,8 @@ pub(crate) fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(logout)
         .unify()
         .or(wallet)
+        .unify()
+        .or(wallet_csv)
         .unify()
         .or(send)
         .unify()

@@ -16,6 +16,7 @@ use chain_core::units::Amount;
 use chain_net::views::AccountView;
 use chain_store::users::User;
 use std::convert::Infallible;
+use warp::Reply;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
@@ -81,7 +82,12 @@ async fn wallet_page(
             }
         })
         .unwrap_or_default();
+    let empty = account.balance == Amount::ZERO
+        && account.pending_in == Amount::ZERO
+        && rows.is_empty()
+        && before.is_none();
     let page = WalletPage {
+        empty,
         layout: layout(ctx, app, "Wallet", "wallet"),
         username: user.username.clone(),
         address: user.address.clone(),
@@ -221,6 +227,54 @@ async fn send_transfer(
             format!("The node refused the transfer: {refused}. Nothing was sent."),
         ))),
     }
+}
+
+/// Entries read per call while a whole history is gathered for a download.
+const DOWNLOAD_PAGE: usize = 500;
+/// The most entries a download holds (the newest).
+const DOWNLOAD_MAX: usize = 100_000;
+
+/// `GET /wallet/history.csv`: the signed-in user's whole history (newest first, at most
+/// [`DOWNLOAD_MAX`] entries) as a CSV file ([`crate::csv`]).
+pub(super) async fn history_csv(ctx: Ctx, app: App) -> Result<Response, Infallible> {
+    let Some(session) = ctx.session.clone() else {
+        return Ok(redirect("/login"));
+    };
+    let result = async {
+        let user = &session.user;
+        let address = parse_address(&app, &user.address)
+            .map_err(|e| PageError::new(StatusCode::INTERNAL_SERVER_ERROR, "Damaged account", e))?;
+        let mut text = format!("{}\n", crate::csv::HEADER);
+        let mut before = None;
+        let mut count = 0;
+        loop {
+            let page = app.api.node.history(address, before, DOWNLOAD_PAGE).await?;
+            count += page.items.len();
+            text.push_str(&crate::csv::rows(&page.items, &user.address));
+            before = page
+                .next
+                .as_deref()
+                .and_then(chain_net::views::parse_cursor);
+            if before.is_none() || count >= DOWNLOAD_MAX {
+                break;
+            }
+        }
+        let mut response = warp::reply::with_status(text, StatusCode::OK).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            warp::http::header::CONTENT_TYPE,
+            warp::http::HeaderValue::from_static("text/csv; charset=utf-8"),
+        );
+        // The address is bech32 (letters and digits): a valid header value.
+        if let Ok(value) = warp::http::HeaderValue::from_str(&format!(
+            "attachment; filename=\"history-{}.csv\"",
+            user.address
+        )) {
+            headers.insert(warp::http::header::CONTENT_DISPOSITION, value);
+        }
+        Ok(response)
+    };
+    respond(&ctx, &app, result.await)
 }
 
 /// What [`prepare_transfer`] reads of an account view.

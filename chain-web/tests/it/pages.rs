@@ -280,6 +280,10 @@ fn the_send_form_explains_each_refusal_and_a_wrong_password_changes_nothing() {
     let wallet = client.get("/wallet");
     let csrf = csrf_of(&wallet.body);
     let own = address_of(&wallet.body);
+    assert!(
+        wallet.body.contains("id=\"empty-hint\""),
+        "a new wallet says how to get coins"
+    );
     let send = |client: &mut Client, to: &str, amount: &str, password: &str| {
         client.post(
             "/wallet/send",
@@ -331,6 +335,10 @@ fn the_send_form_explains_each_refusal_and_a_wrong_password_changes_nothing() {
         app.runtime.block_on(node.set_mining(None)).unwrap();
     };
     mine_until("a block reward", |account| account.balance.0 > 0);
+    assert!(
+        !client.get("/wallet").body.contains("id=\"empty-hint\""),
+        "a wallet with coins needs no hint"
+    );
 
     // A fee above the amount is asked about, and nothing is sent until it is confirmed.
     let high_fee = |client: &mut Client, confirm: &str| {
@@ -382,6 +390,36 @@ fn the_send_form_explains_each_refusal_and_a_wrong_password_changes_nothing() {
     let page = client.get(&receipt);
     assert_eq!(page.status, 200);
     assert!(page.body.contains("id=\"tx-status\""));
+
+    // The history downloads as CSV: a header, then one row per transaction, amounts signed.
+    let csv = client.get("/wallet/history.csv");
+    assert_eq!(csv.status, 200);
+    let rows: Vec<Vec<&str>> = csv.body.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows[0].join(","), chain_web::csv::HEADER);
+    assert!(
+        rows[1..].iter().all(|r| r.len() == rows[0].len()),
+        "{}",
+        csv.body
+    );
+    let column = |name: &str| rows[0].iter().position(|c| *c == name).unwrap();
+    let (kind, direction, amount) = (column("kind"), column("direction"), column("amount"));
+    // To itself: each confirmed self-transfer is one row, out (the sender's view).
+    assert!(
+        rows[1..]
+            .iter()
+            .any(|r| r[kind] == "coinbase" && r[amount].starts_with('+'))
+    );
+    assert!(
+        rows[1..]
+            .iter()
+            .any(|r| r[kind] == "transfer" && r[direction] == "out" && r[amount].starts_with('-'))
+    );
+    // Signed out, the download is the login page's.
+    let mut stranger = Client::new(&app);
+    assert_eq!(
+        stranger.get("/wallet/history.csv").location.as_deref(),
+        Some("/login")
+    );
 }
 
 #[test]
