@@ -120,6 +120,10 @@ pub(crate) struct TxPage {
     pub block_height: u64,
     pub block_hash: String,
     pub memo: String,
+    /// Its block's time once confirmed, else when the node received it (unix seconds).
+    pub time: Option<u64>,
+    /// `time` as an age.
+    pub age: String,
 }
 
 #[derive(Template)]

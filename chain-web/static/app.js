@@ -1,9 +1,19 @@
-// chain: live updates only. Pages work without this script; it listens to the server's events
+// chain: live updates and copy buttons. Pages work without this script; it listens to the server's events
 // (/api/v1/events) and refreshes the parts that change. Everything is written with textContent,
 // never as HTML, so nothing from the chain can become markup.
 (function () {
   'use strict';
   var page = document.body.dataset.page;
+
+  // Copy buttons: the text of their data-copy attribute to the clipboard.
+  document.querySelectorAll('[data-copy]').forEach(function (button) {
+    button.addEventListener('click', function () {
+      if (!navigator.clipboard) { return; }
+      navigator.clipboard.writeText(button.dataset.copy).then(function () {
+        button.textContent = 'Copied';
+      });
+    });
+  });
 
   function coins(units) {
     var s = String(units);

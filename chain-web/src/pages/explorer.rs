@@ -106,8 +106,27 @@ async fn tx_page(ctx: &Ctx, app: &App, id: &str, receipt: bool) -> Result<Respon
         TxStatus::Confirmed { block, height, .. } => (true, height.0, block.to_string()),
         TxStatus::Pending => (false, 0, String::new()),
     };
+    // When it happened: its block's time once confirmed, else when this node received it.
+    let time = match &status {
+        TxStatus::Confirmed { block, .. } => app
+            .api
+            .node
+            .block_by_hash(*block)
+            .await?
+            .map(|b| b.summary.time),
+        TxStatus::Pending => app
+            .api
+            .node
+            .mempool()
+            .await?
+            .iter()
+            .find(|p| p.tx.txid == tx.txid)
+            .map(|p| p.added),
+    };
     let page = TxPage {
         layout: layout(ctx, app, if receipt { "Receipt" } else { "Transfer" }, "tx"),
+        age: time.map(age).unwrap_or_default(),
+        time,
         receipt,
         tx: tx_row(&tx, status_text(&status), None),
         confirmed,

@@ -390,6 +390,19 @@ fn the_send_form_explains_each_refusal_and_a_wrong_password_changes_nothing() {
     let page = client.get(&receipt);
     assert_eq!(page.status, 200);
     assert!(page.body.contains("id=\"tx-status\""));
+    // The receipt tells when (the node received it: it is pending), links to the explorer's
+    // page of the transfer, and offers its id to copy.
+    let txid = receipt.trim_start_matches("/receipt/");
+    assert!(
+        page.body.contains("when this node received it"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(&format!("id=\"tx-explorer\" href=\"/tx/{txid}\""))
+    );
+    assert!(page.body.contains(&format!("data-copy=\"{txid}\"")));
 
     // The history downloads as CSV: a header, then one row per transaction, amounts signed.
     let csv = client.get("/wallet/history.csv");
