@@ -220,3 +220,54 @@ pub fn status_part(
         status.peers
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chain_core::hash::BlockHash;
+    use chain_core::units::Height;
+    use chain_net::views::MiningStatus;
+
+    fn status(height: u64, best_header: u64, mining: bool) -> NodeStatus {
+        NodeStatus {
+            network: "regtest".into(),
+            height: Height(height),
+            tip: BlockHash([0; 32]),
+            tip_time: 0,
+            bits: String::new(),
+            difficulty: 1.0,
+            best_header_height: Height(best_header),
+            syncing: best_header > height,
+            indexed_height: Height(height),
+            peers: 2,
+            peers_inbound: 1,
+            peers_outbound: 1,
+            banned: 0,
+            chain_work: 1.0,
+            mempool_transfers: 0,
+            mempool_bytes: 0,
+            mining: MiningStatus {
+                enabled: mining,
+                hash_rate: 2.5e6,
+                blocks_found: 3,
+                ..MiningStatus::default()
+            },
+            listen: None,
+        }
+    }
+
+    #[test]
+    fn the_status_line_gives_height_peers_mining_and_the_sync_rate() {
+        let then = Instant::now();
+        let now = then + Duration::from_secs(2);
+        assert_eq!(
+            status_part(0, &status(120, 120, true), None, now),
+            "node 0: height 120, 2 peers mining 2.5 MH/s, found 3"
+        );
+        // 100 blocks in 2 s while syncing to 500.
+        assert_eq!(
+            status_part(1, &status(200, 500, false), Some((100, then)), now),
+            "node 1: height 200, 2 peers syncing to 500 at 50 blocks/s"
+        );
+    }
+}
