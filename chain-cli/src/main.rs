@@ -12,7 +12,7 @@ use chain_core::hash::Txid;
 use chain_core::keystore::KdfParams;
 use chain_core::params::ChainParams;
 use chain_core::pow::CompactTarget;
-use chain_core::send::{SendRequest, SenderAccount, prepare_transfer};
+use chain_core::send::{SendRequest, prepare_transfer};
 use chain_core::units::Amount;
 use chain_net::MiningConfig;
 use chain_web::client::{Client, DEFAULT_TIMEOUT};
@@ -689,12 +689,7 @@ fn wallet_command(
                 fee_confirmed: yes,
             };
             let amount = request.amount;
-            let account = client.account(&entry.address)?;
-            let sender = SenderAccount {
-                balance: account.balance,
-                pending_out: account.pending_out,
-                next_nonce: account.next_nonce,
-            };
+            let sender = client.account(&entry.address)?.sender();
             let unsigned = prepare_transfer(&sender, request).map_err(|refusal| match refusal {
                 SendError::Insufficient { .. } => {
                     CliError::InsufficientBalance(refusal.to_string())

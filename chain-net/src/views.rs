@@ -310,6 +310,18 @@ pub struct AccountView {
     pub next_nonce: u64,
 }
 
+impl AccountView {
+    /// What a wallet's checks before signing read of the account
+    /// ([`chain_core::send::prepare_transfer`]).
+    pub fn sender(&self) -> chain_core::send::SenderAccount {
+        chain_core::send::SenderAccount {
+            balance: self.balance,
+            pending_out: self.pending_out,
+            next_nonce: self.next_nonce,
+        }
+    }
+}
+
 /// One entry of an address's history.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct HistoryItem {

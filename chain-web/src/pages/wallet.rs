@@ -10,10 +10,9 @@ use crate::templates::*;
 use chain_core::error::SendError;
 use chain_core::hash::Txid;
 use chain_core::keystore::{self, KeystoreError};
-use chain_core::send::{SendRequest, SenderAccount, prepare_transfer};
+use chain_core::send::{SendRequest, prepare_transfer};
 use chain_core::store::HistoryCursor;
 use chain_core::units::Amount;
-use chain_net::views::AccountView;
 use chain_store::users::User;
 use std::convert::Infallible;
 use warp::Reply;
@@ -177,7 +176,7 @@ async fn send_transfer(
         max_fee: app.options.max_fee,
         fee_confirmed: form.get("confirm_fee").map(String::as_str) == Some("yes"),
     };
-    let transfer = match prepare_transfer(&sender_account(&account), request) {
+    let transfer = match prepare_transfer(&account.sender(), request) {
         Ok(transfer) => transfer,
         Err(SendError::Fee(concern)) => {
             return Ok(Err((
@@ -275,15 +274,6 @@ pub(super) async fn history_csv(ctx: Ctx, app: App) -> Result<Response, Infallib
         Ok(response)
     };
     respond(&ctx, &app, result.await)
-}
-
-/// What [`prepare_transfer`] reads of an account view.
-fn sender_account(account: &AccountView) -> SenderAccount {
-    SenderAccount {
-        balance: account.balance,
-        pending_out: account.pending_out,
-        next_nonce: account.next_nonce,
-    }
 }
 
 /// `text` with its first letter upper case, to begin a sentence.

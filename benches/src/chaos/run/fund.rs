@@ -127,6 +127,14 @@ impl Harness {
         Amount((each as u64).clamp(COIN / 10, MAX_FUNDING.0))
     }
 
+    /// Payer `p` of `payers`.
+    fn payer(&mut self, payers: Payers, p: usize) -> &mut Sender {
+        match payers {
+            Payers::Miners => &mut self.keys.miners[p],
+            Payers::Hubs => &mut self.keys.hubs[p],
+        }
+    }
+
     /// Makes every payment of `queues` (one queue per payer of `payers`, paid in order) as the
     /// payers' confirmed balances allow, at most [`FUNDING_WINDOW`] pending per payer, each
     /// accepted transfer noted in `funding`. A miner keeps two blocks' worth of coins unspent: a
@@ -155,21 +163,15 @@ impl Harness {
             if self.agreed_tip().is_none() {
                 continue;
             }
-            let api = self.nodes[0].api();
+            let api = self.nodes[0].api().clone();
+            let (network, prefix) = (self.params.network_id, self.params.address_prefix);
             for (p, queue) in queues.iter_mut().enumerate() {
-                let sender = match payers {
-                    Payers::Miners => &self.keys.miners[p],
-                    Payers::Hubs => &self.keys.hubs[p],
-                };
-                let Ok(account) = api.account(&sender.address.to_text(self.params.address_prefix))
-                else {
+                let address = self.payer(payers, p).address.to_text(prefix);
+                let Ok(account) = api.account(&address) else {
                     continue;
                 };
                 while let Some(payment) = queue.front().copied() {
-                    let sender = match payers {
-                        Payers::Miners => &mut self.keys.miners[p],
-                        Payers::Hubs => &mut self.keys.hubs[p],
-                    };
+                    let sender = self.payer(payers, p);
                     let need = payment.amount.0 + FEE.0;
                     if account.balance.0 < reserved[p].0 + margin.0 + need
                         || sender.next_nonce >= account.nonce + FUNDING_WINDOW
@@ -177,16 +179,12 @@ impl Harness {
                         break;
                     }
                     let name = sender.name.clone();
-                    let transfer =
-                        sender.transfer(self.params.network_id, payment.to, payment.amount, FEE);
+                    let transfer = sender.transfer(network, payment.to, payment.amount, FEE);
                     let txid = transfer.txid();
                     self.book.signed(txid, &name, transfer.nonce);
                     match self.submit(0, &transfer)? {
                         Submitted::Accepted => {
-                            match payers {
-                                Payers::Miners => self.keys.miners[p].accepted(),
-                                Payers::Hubs => self.keys.hubs[p].accepted(),
-                            }
+                            self.payer(payers, p).accepted();
                             self.book.accepted(&txid);
                             reserved[p] = Amount(reserved[p].0 + need);
                             funding.push(txid);
